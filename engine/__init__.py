@@ -1,0 +1,1 @@
+"""measures engine: the domain and its runtime."""

@@ -1,0 +1,297 @@
+"""The ``measures`` command.
+
+Every command loads the configuration (``--config`` / ``MEASURES_CONFIG``), takes its
+time from ``--now`` / ``MEASURES_NOW`` when given, and reports user mistakes as one clear
+message on stderr with exit code 1 — never a traceback (see :func:`main`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from engine.app import App
+from engine.clock import local_date
+from engine.db import session_scope, upgrade
+from engine.errors import MeasuresError, NotFound
+from engine.models import Task
+
+app = typer.Typer(
+    name="measures",
+    help="Runs the committee's action plans: tasks, deadlines, approvals, audit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+people_app = typer.Typer(help="The directory of persons.", no_args_is_help=True)
+workflow_app = typer.Typer(help="The workflow definitions in workflows/.", no_args_is_help=True)
+audit_app = typer.Typer(help="The audit log of every transition.", no_args_is_help=True)
+config_app = typer.Typer(help="The configuration file.", no_args_is_help=True)
+app.add_typer(people_app, name="people")
+app.add_typer(workflow_app, name="workflow")
+app.add_typer(audit_app, name="audit")
+app.add_typer(config_app, name="config")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _app(ctx: typer.Context) -> App:
+    state: App | None = ctx.obj
+    if state is None:
+        params = ctx.find_root().params
+        state = App.load(params.get("config"), params.get("now"))
+        ctx.find_root().obj = state
+    return state
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="Configuration file (default: $MEASURES_CONFIG or ./config.toml).",
+        dir_okay=False)] = None,
+    now: Annotated[str | None, typer.Option(
+        "--now", help="Pretend the current time is this (ISO date or date-time; committee "
+                      "time zone unless an offset is given). Also $MEASURES_NOW.")] = None,
+) -> None:
+    """Runs the committee's action plans: tasks, deadlines, approvals, audit."""
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the database, or upgrade it to this version's schema. Safe to repeat."""
+    state = _app(ctx)
+    state.config.secret_key()  # generated on first start, kept in the data folder
+    before, after = upgrade(state.engine)
+    url = state.engine.url.render_as_string(hide_password=True)
+    if before == after:
+        out.print(f"Database {url} is up to date (schema {after}).")
+    else:
+        out.print(f"Database {url}: schema {before or 'empty'} → {after}.")
+
+
+@app.command("import")
+def import_plan(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Plan in the CSV template (see README).")],
+) -> None:
+    """Import a plan: its measures become tasks. The same file twice changes nothing."""
+    from engine.importers.csv_template import import_plan_csv
+
+    state = _app(ctx)
+    with session_scope(state.ready_engine()) as session:
+        result = import_plan_csv(session, file, state.clock.now())
+    if result.already_imported:
+        out.print(f"{file}: already imported as plan {result.plan.id} «{result.plan.title}»; "
+                  "nothing changed.")
+    else:
+        out.print(f"{file}: plan {result.plan.id} «{result.plan.title}»: "
+                  f"{result.measures} measures, {result.tasks} tasks.")
+
+
+@people_app.command("import")
+def people_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV with columns key,name,position,"
+                                              "organisation,email,roles,aliases,deputies.")],
+) -> None:
+    """Add or update persons (by key) with roles, aliases and deputy periods."""
+    from engine.directory import import_people
+
+    state = _app(ctx)
+    with session_scope(state.ready_engine()) as session:
+        summary = import_people(session, file)
+    out.print(f"{file}: {summary.created} new, {summary.updated} updated, "
+              f"{summary.deputy_periods} deputy periods.")
+
+
+@app.command()
+def tasks(
+    ctx: typer.Context,
+    state_filter: Annotated[str | None, typer.Option("--state", help="Only tasks in this state.")]
+    = None,
+    person: Annotated[str | None, typer.Option(
+        "--person", help="Only tasks where this person (key or email) is responsible or "
+                         "supervisor.")] = None,
+    plan: Annotated[int | None, typer.Option("--plan", help="Only this plan's tasks.")] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only tasks past their due date "
+                                                            "that still owe work.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List tasks with their due dates and states."""
+    from engine.directory import find_person
+    from engine.queries import list_tasks
+
+    state = _app(ctx)
+    workflow = state.workflow
+    if state_filter and state_filter not in workflow.states:
+        raise MeasuresError(f"--state: unknown state {state_filter!r}; states are "
+                            f"{', '.join(workflow.states)}")
+    with session_scope(state.ready_engine()) as session:
+        who = find_person(session, person) if person else None
+        rows = list_tasks(session, workflow, local_date(state.clock, state.config.timezone),
+                          state=state_filter, person=who, plan_id=plan, overdue=overdue)
+    if as_json:
+        _print_json([row.as_json() for row in rows])
+        return
+    table = Table("№", "План", "Мероприятие", "Ответственный", "Срок", "Состояние")
+    for row in rows:
+        due = row.due_date.strftime("%d.%m.%Y") if row.due_date else "—"
+        table.add_row(str(row.id), str(row.plan_id), f"{row.measure_number}. {row.title[:60]}",
+                      row.responsible or "—", f"[red]{due}[/red]" if row.overdue else due,
+                      workflow.label(row.state))
+    out.print(table)
+    out.print(f"{len(rows)} task(s).")
+
+
+@app.command()
+def fire(
+    ctx: typer.Context,
+    task: Annotated[int, typer.Argument(help="Task id (see `measures tasks`).")],
+    event: Annotated[str, typer.Argument(help="Event name, e.g. start, report, verify.")],
+    actor: Annotated[str, typer.Option("--as", help="Who acts: a person's key or email.")],
+    comment: Annotated[str, typer.Option("--comment", help="Report text or reason.")] = "",
+    evidence: Annotated[list[str] | None, typer.Option(
+        "--evidence", help="Reference to supporting material (repeatable).")] = None,
+    version: Annotated[int | None, typer.Option(
+        "--version", help="Refuse if the task is no longer at this version.")] = None,
+) -> None:
+    """Fire an event on a task, as a person; refused with the reason if not allowed."""
+    state = _app(ctx)
+    done = state.lifecycle.fire(state.ready_engine(), task, event, actor, comment=comment,
+                                evidence=evidence or (), expected_version=version)
+    behalf = f" (за {done.on_behalf_of.name})" if done.on_behalf_of else ""
+    out.print(f"Задача {task}: {state.workflow.label(done.audit.from_state)} → "
+              f"{state.workflow.label(done.audit.to_state)}; {done.actor.name}{behalf}.")
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    task: Annotated[int, typer.Argument(help="Task id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show every transition of a task: who, when, from, to, comment, evidence."""
+    from engine.queries import history as task_history
+
+    state = _app(ctx)
+    zone = state.config.timezone
+    with session_scope(state.ready_engine()) as session:
+        if session.get(Task, task) is None:
+            raise NotFound("task", task)
+        rows = task_history(session, task)
+    if as_json:
+        _print_json([{
+            "seq": row.seq, "at": row.at.isoformat(), "event": row.event,
+            "from": row.from_state, "to": row.to_state, "actor": actor.key,
+            "on_behalf_of": behalf.key if behalf else None, "comment": row.comment,
+            "evidence": row.evidence,
+        } for row, actor, behalf in rows])
+        return
+    table = Table("Когда", "Действие", "Из", "В", "Кто", "Комментарий")
+    for row, actor, behalf in rows:
+        who = actor.name + (f" (за {behalf.name})" if behalf else "")
+        note = row.comment + (f" [{', '.join(row.evidence)}]" if row.evidence else "")
+        table.add_row(row.at.astimezone(zone).strftime("%d.%m.%Y %H:%M"), row.event,
+                      state.workflow.label(row.from_state), state.workflow.label(row.to_state),
+                      who, note)
+    out.print(table)
+
+
+@workflow_app.command("show")
+def workflow_show(
+    ctx: typer.Context,
+    rules: Annotated[bool, typer.Option("--rules", help="Print the table of events, roles "
+                                                        "and requirements instead.")] = False,
+) -> None:
+    """Print the task lifecycle as a Mermaid state diagram (paste into any Mermaid viewer)."""
+    from engine.workflow import mermaid
+
+    definition = _app(ctx).workflow
+    if not rules:
+        sys.stdout.write(mermaid(definition))
+        return
+    table = Table("Event", "Label", "From", "To", "Roles", "Requires", "Four eyes")
+    for e in definition.events.values():
+        table.add_row(e.name, e.label, ", ".join(e.source), e.dest, ", ".join(e.roles),
+                      ", ".join(e.requires) or "—", "yes" if e.four_eyes else "no")
+    out.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify(ctx: typer.Context) -> None:
+    """Check the hash chain of the audit log; report the first broken link."""
+    from engine.audit import verify
+
+    state = _app(ctx)
+    with session_scope(state.ready_engine()) as session:
+        result = verify(session)
+    if not result.ok:
+        err.print(Text("Audit log BROKEN", style="red")
+                  + Text(f" after {result.checked} intact row(s): {result.problem}"))
+        raise typer.Exit(1)
+    out.print(f"Audit log intact: {result.checked} row(s) verified.")
+
+
+@config_app.command("template")
+def config_template() -> None:
+    """Print a config.toml with every key, its default and its meaning."""
+    from engine.settings import render_template
+
+    sys.stdout.write(render_template())
+
+
+@config_app.command("check")
+def config_check(ctx: typer.Context) -> None:
+    """Validate the configuration and the workflow files, then say where data lives."""
+    state = _app(ctx)
+    _ = state.workflow
+    cfg = state.config
+    out.print(f"Configuration: {cfg.source or 'defaults (no config file)'}")
+    out.print(f"Database: {state.engine.url.render_as_string(hide_password=True)}")
+    out.print(f"Data folder: {cfg.data_dir}")
+    out.print(f"Workflows: {cfg.workflows_dir}")
+
+
+@app.command()
+def run(ctx: typer.Context) -> None:
+    """Run the daemon in the foreground until SIGTERM or Ctrl+C."""
+    from engine.daemon import run_daemon
+
+    state = _app(ctx)
+    state.ready_engine()
+    _ = state.lifecycle
+    run_daemon(state)
+
+
+def main() -> None:
+    """Entry point: user mistakes become one line on stderr and exit code 1."""
+    try:
+        app(standalone_mode=False)
+    except MeasuresError as exc:
+        err.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

@@ -1,0 +1,57 @@
+"""One tree of errors for the whole program.
+
+Everything the program raises on purpose derives from :class:`MeasuresError`; the CLI,
+(later) the web page and the API catch that one class and show ``str(error)`` to the
+person, so each message must say what was wrong and what was expected::
+
+    MeasuresError
+    ├── ConfigError            config.toml or an environment variable is wrong
+    ├── WorkflowError          a workflows/*.toml definition is broken
+    ├── DatabaseError          the database cannot be used (missing schema, too new, ...)
+    ├── InputError             a user-supplied file (people CSV, plan CSV) has a bad row
+    ├── NotFound (LookupError) a task, person or plan id that does not exist
+    └── TransitionRefused      an event cannot be fired by this person now
+        └── Conflict           somebody else changed the task first
+
+Database and driver errors are translated at the boundary (``raise ... from None``) so
+no SQLAlchemy traceback reaches a person.
+"""
+
+from __future__ import annotations
+
+
+class MeasuresError(Exception):
+    """Base of every error the program raises deliberately."""
+
+
+class ConfigError(MeasuresError):
+    """The configuration is malformed; the message names the file and the key."""
+
+
+class WorkflowError(MeasuresError):
+    """A workflow definition is refused; the message names the file, line and key."""
+
+
+class DatabaseError(MeasuresError):
+    """The database is missing, outdated or newer than this program."""
+
+
+class InputError(MeasuresError):
+    """A user-supplied file has a problem; the message names file, line and field."""
+
+
+class NotFound(MeasuresError, LookupError):
+    """An id given by the user does not exist."""
+
+    def __init__(self, kind: str, ident: object) -> None:
+        super().__init__(f"{kind} {ident!s} not found")
+        self.kind = kind
+        self.ident = ident
+
+
+class TransitionRefused(MeasuresError):
+    """An event was refused; ``str()`` is the reason shown to the person."""
+
+
+class Conflict(TransitionRefused):
+    """The task changed between reading and writing: exactly one of two actors wins."""

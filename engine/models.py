@@ -1,0 +1,150 @@
+"""Database tables.
+
+Every timestamp is stored timezone-aware in UTC; dates (due dates, deputy periods) are
+calendar dates in the committee's time zone. The schema is owned by Alembic
+(``engine/migrations``): a change here needs a new revision, which a test checks.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, Column, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Person(SQLModel, table=True):
+    """Somebody in the committee's directory: responsible, supervisor, head, admin."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True, max_length=64)  # short login, e.g. "ivanova"
+    name: str = Field(max_length=200)
+    position: str = Field(default="", max_length=300)
+    organisation: str = Field(default="", max_length=300)
+    email: str = Field(default="", max_length=200)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+
+
+class Deputy(SQLModel, table=True):
+    """``deputy`` acts for ``person`` from ``starts`` to ``ends`` inclusive (leave, illness)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    deputy_id: int = Field(foreign_key="person.id")
+    starts: date
+    ends: date
+
+
+class School(SQLModel, table=True):
+    """A general-education organisation (ОО) that measures may fan out to."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True, max_length=64)
+    name: str = Field(max_length=400)
+    short_name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=200)
+    head_id: int | None = Field(default=None, foreign_key="person.id")
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Plan(SQLModel, table=True):
+    """An approved action plan (план мероприятий, дорожная карта)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    issuer: str = ""
+    order_number: str = Field(default="", max_length=100)
+    order_date: date | None = None
+    period_start: date
+    period_end: date
+    controller_id: int | None = Field(default=None, foreign_key="person.id")
+    source_name: str = Field(default="", max_length=400)
+    source_sha256: str = Field(default="", max_length=64, index=True)
+    created_at: datetime
+
+
+class Section(SQLModel, table=True):
+    """A group of measures inside a plan (раздел, задача)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    position: int
+    title: str
+
+
+class Measure(SQLModel, table=True):
+    """One line item of a plan, as written in the document."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    section_id: int | None = Field(default=None, foreign_key="section.id")
+    position: int
+    number: str = Field(max_length=40)
+    title: str
+    deadline_phrase: str = ""
+    responsible_text: str = ""
+    expected_result: str = ""
+    supervisor_id: int | None = Field(default=None, foreign_key="person.id")
+
+
+class Task(SQLModel, table=True):
+    """One occurrence of a measure for one target: this row carries the state machine.
+
+    ``version`` is SQLAlchemy's optimistic lock: an UPDATE that finds another version
+    changes nothing and raises, so of two concurrent actors exactly one wins.
+    """
+
+    __table_args__ = (UniqueConstraint("measure_id", "occurrence", "school_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    measure_id: int = Field(foreign_key="measure.id", index=True)
+    occurrence: int = 1
+    school_id: int | None = Field(default=None, foreign_key="school.id")
+    responsible_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    supervisor_id: int | None = Field(default=None, foreign_key="person.id")
+    start_date: date | None = None
+    due_date: date | None = Field(default=None, index=True)
+    state: str = Field(default="planned", max_length=40, index=True)
+    report: str = ""
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime
+    updated_at: datetime
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version.sa_column}  # type: ignore[attr-defined]
+
+
+class AuditEvent(SQLModel, table=True):
+    """One transition, append-only and hash-chained (see engine.audit).
+
+    ``actor_id`` is who acted; ``on_behalf_of_id`` the person they stood in for as a
+    deputy (None when acting for themselves).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    event: str = Field(max_length=40)
+    from_state: str = Field(max_length=40)
+    to_state: str = Field(max_length=40)
+    actor_id: int = Field(foreign_key="person.id")
+    on_behalf_of_id: int | None = Field(default=None, foreign_key="person.id")
+    at: datetime
+    comment: str = ""
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The newest link of the audit chain; one row, locked by every append.
+
+    Locking this row serialises appends on PostgreSQL (SQLite's immediate transaction
+    already does), and comparing it with the last row detects deleted newest rows.
+    """
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(default="0" * 64, max_length=64)

@@ -1,0 +1,1 @@
+"""Workflow definitions as data (TOML); this package only locates the files."""
