@@ -77,21 +77,33 @@ def verify(session: Session) -> VerifyResult:
     checked = 0
     for row in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))):
         if row.seq != expected_seq:
-            return VerifyResult(checked, f"audit row seq {expected_seq} is missing "
-                                         f"(next present row is seq {row.seq}): a row was deleted")
+            return VerifyResult(
+                checked,
+                f"audit row seq {expected_seq} is missing "
+                f"(next present row is seq {row.seq}): a row was deleted",
+            )
         if row.prev_hash != prev_hash:
-            return VerifyResult(checked, f"audit row seq {row.seq}: prev_hash does not match "
-                                         "the previous row: the chain was cut or rewritten")
+            return VerifyResult(
+                checked,
+                f"audit row seq {row.seq}: prev_hash does not match "
+                "the previous row: the chain was cut or rewritten",
+            )
         if compute_hash(prev_hash, row) != row.hash:
-            return VerifyResult(checked, f"audit row seq {row.seq} (task {row.task_id}, event "
-                                         f"{row.event}): content does not match its hash: "
-                                         "the row was altered")
+            return VerifyResult(
+                checked,
+                f"audit row seq {row.seq} (task {row.task_id}, event "
+                f"{row.event}): content does not match its hash: "
+                "the row was altered",
+            )
         prev_hash = row.hash
         expected_seq += 1
         checked += 1
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq, head.hash) != (expected_seq - 1, prev_hash):
-        return VerifyResult(checked, f"audit row seq {expected_seq} is missing: the chain's head "
-                                     f"records seq {head.seq}: the newest rows were deleted "
-                                     "or the head was altered")
+        return VerifyResult(
+            checked,
+            f"audit row seq {expected_seq} is missing: the chain's head "
+            f"records seq {head.seq}: the newest rows were deleted "
+            "or the head was altered",
+        )
     return VerifyResult(checked, None)

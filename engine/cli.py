@@ -59,12 +59,22 @@ def _print_json(data: Any) -> None:
 @app.callback()
 def root(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option(
-        "--config", help="Configuration file (default: $MEASURES_CONFIG or ./config.toml).",
-        dir_okay=False)] = None,
-    now: Annotated[str | None, typer.Option(
-        "--now", help="Pretend the current time is this (ISO date or date-time; committee "
-                      "time zone unless an offset is given). Also $MEASURES_NOW.")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Configuration file (default: $MEASURES_CONFIG or ./config.toml).",
+            dir_okay=False,
+        ),
+    ] = None,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            help="Pretend the current time is this (ISO date or date-time; committee "
+            "time zone unless an offset is given). Also $MEASURES_NOW.",
+        ),
+    ] = None,
 ) -> None:
     """Runs the committee's action plans: tasks, deadlines, approvals, audit."""
 
@@ -94,18 +104,26 @@ def import_plan(
     with session_scope(state.ready_engine()) as session:
         result = import_plan_csv(session, file, state.clock.now())
     if result.already_imported:
-        out.print(f"{file}: already imported as plan {result.plan.id} «{result.plan.title}»; "
-                  "nothing changed.")
+        out.print(
+            f"{file}: already imported as plan {result.plan.id} «{result.plan.title}»; "
+            "nothing changed."
+        )
     else:
-        out.print(f"{file}: plan {result.plan.id} «{result.plan.title}»: "
-                  f"{result.measures} measures, {result.tasks} tasks.")
+        out.print(
+            f"{file}: plan {result.plan.id} «{result.plan.title}»: "
+            f"{result.measures} measures, {result.tasks} tasks."
+        )
 
 
 @people_app.command("import")
 def people_import(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV with columns key,name,position,"
-                                              "organisation,email,roles,aliases,deputies.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with columns key,name,position,organisation,email,roles,aliases,deputies."
+        ),
+    ],
 ) -> None:
     """Add or update persons (by key) with roles, aliases and deputy periods."""
     from engine.directory import import_people
@@ -113,21 +131,29 @@ def people_import(
     state = _app(ctx)
     with session_scope(state.ready_engine()) as session:
         summary = import_people(session, file)
-    out.print(f"{file}: {summary.created} new, {summary.updated} updated, "
-              f"{summary.deputy_periods} deputy periods.")
+    out.print(
+        f"{file}: {summary.created} new, {summary.updated} updated, "
+        f"{summary.deputy_periods} deputy periods."
+    )
 
 
 @app.command()
 def tasks(
     ctx: typer.Context,
-    state_filter: Annotated[str | None, typer.Option("--state", help="Only tasks in this state.")]
-    = None,
-    person: Annotated[str | None, typer.Option(
-        "--person", help="Only tasks where this person (key or email) is responsible or "
-                         "supervisor.")] = None,
+    state_filter: Annotated[
+        str | None, typer.Option("--state", help="Only tasks in this state.")
+    ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            "--person",
+            help="Only tasks where this person (key or email) is responsible or supervisor.",
+        ),
+    ] = None,
     plan: Annotated[int | None, typer.Option("--plan", help="Only this plan's tasks.")] = None,
-    overdue: Annotated[bool, typer.Option("--overdue", help="Only tasks past their due date "
-                                                            "that still owe work.")] = False,
+    overdue: Annotated[
+        bool, typer.Option("--overdue", help="Only tasks past their due date that still owe work.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List tasks with their due dates and states."""
@@ -137,21 +163,34 @@ def tasks(
     state = _app(ctx)
     workflow = state.workflow
     if state_filter and state_filter not in workflow.states:
-        raise MeasuresError(f"--state: unknown state {state_filter!r}; states are "
-                            f"{', '.join(workflow.states)}")
+        raise MeasuresError(
+            f"--state: unknown state {state_filter!r}; states are {', '.join(workflow.states)}"
+        )
     with session_scope(state.ready_engine()) as session:
         who = find_person(session, person) if person else None
-        rows = list_tasks(session, workflow, local_date(state.clock, state.config.timezone),
-                          state=state_filter, person=who, plan_id=plan, overdue=overdue)
+        rows = list_tasks(
+            session,
+            workflow,
+            local_date(state.clock, state.config.timezone),
+            state=state_filter,
+            person=who,
+            plan_id=plan,
+            overdue=overdue,
+        )
     if as_json:
         _print_json([row.as_json() for row in rows])
         return
     table = Table("№", "План", "Мероприятие", "Ответственный", "Срок", "Состояние")
     for row in rows:
         due = row.due_date.strftime("%d.%m.%Y") if row.due_date else "—"
-        table.add_row(str(row.id), str(row.plan_id), f"{row.measure_number}. {row.title[:60]}",
-                      row.responsible or "—", f"[red]{due}[/red]" if row.overdue else due,
-                      workflow.label(row.state))
+        table.add_row(
+            str(row.id),
+            str(row.plan_id),
+            f"{row.measure_number}. {row.title[:60]}",
+            row.responsible or "—",
+            f"[red]{due}[/red]" if row.overdue else due,
+            workflow.label(row.state),
+        )
     out.print(table)
     out.print(f"{len(rows)} task(s).")
 
@@ -163,18 +202,31 @@ def fire(
     event: Annotated[str, typer.Argument(help="Event name, e.g. start, report, verify.")],
     actor: Annotated[str, typer.Option("--as", help="Who acts: a person's key or email.")],
     comment: Annotated[str, typer.Option("--comment", help="Report text or reason.")] = "",
-    evidence: Annotated[list[str] | None, typer.Option(
-        "--evidence", help="Reference to supporting material (repeatable).")] = None,
-    version: Annotated[int | None, typer.Option(
-        "--version", help="Refuse if the task is no longer at this version.")] = None,
+    evidence: Annotated[
+        list[str] | None,
+        typer.Option("--evidence", help="Reference to supporting material (repeatable)."),
+    ] = None,
+    version: Annotated[
+        int | None,
+        typer.Option("--version", help="Refuse if the task is no longer at this version."),
+    ] = None,
 ) -> None:
     """Fire an event on a task, as a person; refused with the reason if not allowed."""
     state = _app(ctx)
-    done = state.lifecycle.fire(state.ready_engine(), task, event, actor, comment=comment,
-                                evidence=evidence or (), expected_version=version)
+    done = state.lifecycle.fire(
+        state.ready_engine(),
+        task,
+        event,
+        actor,
+        comment=comment,
+        evidence=evidence or (),
+        expected_version=version,
+    )
     behalf = f" (за {done.on_behalf_of.name})" if done.on_behalf_of else ""
-    out.print(f"Задача {task}: {state.workflow.label(done.audit.from_state)} → "
-              f"{state.workflow.label(done.audit.to_state)}; {done.actor.name}{behalf}.")
+    out.print(
+        f"Задача {task}: {state.workflow.label(done.audit.from_state)} → "
+        f"{state.workflow.label(done.audit.to_state)}; {done.actor.name}{behalf}."
+    )
 
 
 @app.command()
@@ -193,28 +245,45 @@ def history(
             raise NotFound("task", task)
         rows = task_history(session, task)
     if as_json:
-        _print_json([{
-            "seq": row.seq, "at": row.at.isoformat(), "event": row.event,
-            "from": row.from_state, "to": row.to_state, "actor": actor.key,
-            "on_behalf_of": behalf.key if behalf else None, "comment": row.comment,
-            "evidence": row.evidence,
-        } for row, actor, behalf in rows])
+        _print_json(
+            [
+                {
+                    "seq": row.seq,
+                    "at": row.at.isoformat(),
+                    "event": row.event,
+                    "from": row.from_state,
+                    "to": row.to_state,
+                    "actor": actor.key,
+                    "on_behalf_of": behalf.key if behalf else None,
+                    "comment": row.comment,
+                    "evidence": row.evidence,
+                }
+                for row, actor, behalf in rows
+            ]
+        )
         return
     table = Table("Когда", "Действие", "Из", "В", "Кто", "Комментарий")
     for row, actor, behalf in rows:
         who = actor.name + (f" (за {behalf.name})" if behalf else "")
         note = row.comment + (f" [{', '.join(row.evidence)}]" if row.evidence else "")
-        table.add_row(row.at.astimezone(zone).strftime("%d.%m.%Y %H:%M"), row.event,
-                      state.workflow.label(row.from_state), state.workflow.label(row.to_state),
-                      who, note)
+        table.add_row(
+            row.at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+            row.event,
+            state.workflow.label(row.from_state),
+            state.workflow.label(row.to_state),
+            who,
+            note,
+        )
     out.print(table)
 
 
 @workflow_app.command("show")
 def workflow_show(
     ctx: typer.Context,
-    rules: Annotated[bool, typer.Option("--rules", help="Print the table of events, roles "
-                                                        "and requirements instead.")] = False,
+    rules: Annotated[
+        bool,
+        typer.Option("--rules", help="Print the table of events, roles and requirements instead."),
+    ] = False,
 ) -> None:
     """Print the task lifecycle as a Mermaid state diagram (paste into any Mermaid viewer)."""
     from engine.workflow import mermaid
@@ -225,8 +294,15 @@ def workflow_show(
         return
     table = Table("Event", "Label", "From", "To", "Roles", "Requires", "Four eyes")
     for e in definition.events.values():
-        table.add_row(e.name, e.label, ", ".join(e.source), e.dest, ", ".join(e.roles),
-                      ", ".join(e.requires) or "—", "yes" if e.four_eyes else "no")
+        table.add_row(
+            e.name,
+            e.label,
+            ", ".join(e.source),
+            e.dest,
+            ", ".join(e.roles),
+            ", ".join(e.requires) or "—",
+            "yes" if e.four_eyes else "no",
+        )
     out.print(table)
 
 
@@ -239,8 +315,10 @@ def audit_verify(ctx: typer.Context) -> None:
     with session_scope(state.ready_engine()) as session:
         result = verify(session)
     if not result.ok:
-        err.print(Text("Audit log BROKEN", style="red")
-                  + Text(f" after {result.checked} intact row(s): {result.problem}"))
+        err.print(
+            Text("Audit log BROKEN", style="red")
+            + Text(f" after {result.checked} intact row(s): {result.problem}")
+        )
         raise typer.Exit(1)
     out.print(f"Audit log intact: {result.checked} row(s) verified.")
 
@@ -277,21 +355,13 @@ def run(ctx: typer.Context) -> None:
 
 
 def main() -> None:
-    """Entry point: user mistakes become one line on stderr and exit code 1."""
+    """Entry point: user mistakes become one line on stderr and exit code 1.
+
+    Typer (standalone mode) handles usage errors itself with exit code 2; our own errors
+    propagate out of it and are printed here without a traceback.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except MeasuresError as exc:
         err.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
         sys.exit(1)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -36,8 +36,9 @@ class RunState(Enum):
 def sweep(app: App) -> int:
     """One pass over the database; returns the number of overdue tasks."""
     with session_scope(app.ready_engine()) as session:
-        overdue = list_tasks(session, app.workflow,
-                             local_date(app.clock, app.config.timezone), overdue=True)
+        overdue = list_tasks(
+            session, app.workflow, local_date(app.clock, app.config.timezone), overdue=True
+        )
     log.info("sweep: %d overdue task(s)", len(overdue))
     return len(overdue)
 
@@ -48,12 +49,21 @@ async def _serve(app: App, sweep_seconds: int) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     scheduler = AsyncIOScheduler(timezone=app.config.timezone)
-    scheduler.add_job(sweep, "interval", seconds=sweep_seconds, args=[app], id="sweep",
-                      misfire_grace_time=None, coalesce=True, max_instances=1,
-                      next_run_time=app.clock.now())
+    scheduler.add_job(
+        sweep,
+        "interval",
+        seconds=sweep_seconds,
+        args=[app],
+        id="sweep",
+        misfire_grace_time=None,
+        coalesce=True,
+        max_instances=1,
+        next_run_time=app.clock.now(),
+    )
     state = RunState.STARTING
-    log.info("daemon %s (database %s)", state.value,
-             app.engine.url.render_as_string(hide_password=True))
+    log.info(
+        "daemon %s (database %s)", state.value, app.engine.url.render_as_string(hide_password=True)
+    )
     scheduler.start()
     state = RunState.RUNNING
     log.info("daemon %s; stop with Ctrl+C or SIGTERM", state.value)

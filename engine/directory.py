@@ -24,7 +24,7 @@ from pathlib import Path
 from sqlmodel import Session, col, delete, or_, select
 
 from engine.errors import InputError, NotFound
-from engine.models import Deputy, Person
+from engine.models import Deputy, Person, pk
 
 #: Roles a person can hold in the directory ("responsible" is a relation to a task).
 DIRECTORY_ROLES = ("supervisor", "head", "admin")
@@ -59,8 +59,11 @@ def _parse_rows(path: Path, lines: Iterable[str]) -> tuple[list[_Row], list[str]
     missing = [c for c in ("key", "name") if c not in header]
     unknown = [h for h in header if h not in COLUMNS]
     if missing or unknown:
-        what = (f"missing column(s) {', '.join(missing)}" if missing
-                else f"unknown column(s) {', '.join(unknown)}")
+        what = (
+            f"missing column(s) {', '.join(missing)}"
+            if missing
+            else f"unknown column(s) {', '.join(unknown)}"
+        )
         raise InputError(f"{path}:1: {what}; expected the columns {', '.join(COLUMNS)}")
     rows: list[_Row] = []
     seen: dict[str, int] = {}
@@ -72,8 +75,10 @@ def _parse_rows(path: Path, lines: Iterable[str]) -> tuple[list[_Row], list[str]
             continue
         key = cell.get("key", "")
         if not _KEY.match(key):
-            problems.append(f"{path}:{line}: key: expected letters, digits, '_', '.', '-', "
-                            f"'@' (at most 64), got {key!r}")
+            problems.append(
+                f"{path}:{line}: key: expected letters, digits, '_', '.', '-', "
+                f"'@' (at most 64), got {key!r}"
+            )
             continue
         if key in seen:
             problems.append(f"{path}:{line}: key: {key!r} already on line {seen[key]}")
@@ -84,8 +89,10 @@ def _parse_rows(path: Path, lines: Iterable[str]) -> tuple[list[_Row], list[str]
         roles = _split(cell.get("roles", ""))
         for role in roles:
             if role not in DIRECTORY_ROLES:
-                problems.append(f"{path}:{line}: roles: unknown role {role!r}; expected "
-                                f"{', '.join(DIRECTORY_ROLES)}")
+                problems.append(
+                    f"{path}:{line}: roles: unknown role {role!r}; expected "
+                    f"{', '.join(DIRECTORY_ROLES)}"
+                )
         email = cell.get("email", "")
         if email and not re.match(r"^[^@\s]+@[^@\s]+$", email):
             problems.append(f"{path}:{line}: email: not an address: {email!r}")
@@ -98,17 +105,28 @@ def _parse_rows(path: Path, lines: Iterable[str]) -> tuple[list[_Row], list[str]
                 starts = date.fromisoformat(match.group(2))
                 ends = date.fromisoformat(match.group(3))
             except ValueError:
-                problems.append(f"{path}:{line}: deputies: expected 'KEY YYYY-MM-DD..YYYY-MM-DD',"
-                                f" got {part!r}")
+                problems.append(
+                    f"{path}:{line}: deputies: expected 'KEY YYYY-MM-DD..YYYY-MM-DD', got {part!r}"
+                )
                 continue
             if ends < starts:
                 problems.append(f"{path}:{line}: deputies: period {part!r} ends before it starts")
             deputies.append((match.group(1), starts, ends))
-        rows.append(_Row(line, {
-            "key": key, "name": cell.get("name", ""), "position": cell.get("position", ""),
-            "organisation": cell.get("organisation", ""), "email": email, "roles": roles,
-            "aliases": _split(cell.get("aliases", "")),
-        }, tuple(deputies)))
+        rows.append(
+            _Row(
+                line,
+                {
+                    "key": key,
+                    "name": cell.get("name", ""),
+                    "position": cell.get("position", ""),
+                    "organisation": cell.get("organisation", ""),
+                    "email": email,
+                    "roles": roles,
+                    "aliases": _split(cell.get("aliases", "")),
+                },
+                tuple(deputies),
+            )
+        )
     return rows, problems
 
 
@@ -128,11 +146,14 @@ def import_people(session: Session, path: Path) -> ImportSummary:
     for row in rows:
         for deputy_key, _, _ in row.deputies:
             if deputy_key not in in_file and deputy_key not in known:
-                problems.append(f"{path}:{row.line}: deputies: no person with key {deputy_key!r}"
-                                " in this file or the directory")
+                problems.append(
+                    f"{path}:{row.line}: deputies: no person with key {deputy_key!r}"
+                    " in this file or the directory"
+                )
             if deputy_key == row.person["key"]:
-                problems.append(f"{path}:{row.line}: deputies: a person cannot deputise "
-                                "for themselves")
+                problems.append(
+                    f"{path}:{row.line}: deputies: a person cannot deputise for themselves"
+                )
     if problems:
         shown = problems[:_MAX_SHOWN]
         more = f"\n… and {len(problems) - _MAX_SHOWN} more" if len(problems) > _MAX_SHOWN else ""
@@ -156,7 +177,9 @@ def import_people(session: Session, path: Path) -> ImportSummary:
         session.exec(delete(Deputy).where(col(Deputy.person_id) == person.id))
         for deputy_key, starts, ends in row.deputies:
             deputy = by_key.get(deputy_key) or find_person(session, deputy_key)
-            session.add(Deputy(person_id=person.id, deputy_id=deputy.id, starts=starts, ends=ends))
+            session.add(
+                Deputy(person_id=pk(person), deputy_id=pk(deputy), starts=starts, ends=ends)
+            )
             periods += 1
     session.commit()
     return ImportSummary(created, updated, periods)
@@ -178,11 +201,14 @@ def acts_for(session: Session, actor: Person, principal_id: int | None, day: dat
         return False
     if actor.id == principal_id:
         return True
-    return session.exec(
-        select(Deputy.id).where(
-            Deputy.person_id == principal_id,
-            Deputy.deputy_id == actor.id,
-            col(Deputy.starts) <= day,
-            col(Deputy.ends) >= day,
-        )
-    ).first() is not None
+    return (
+        session.exec(
+            select(Deputy.id).where(
+                Deputy.person_id == principal_id,
+                Deputy.deputy_id == actor.id,
+                col(Deputy.starts) <= day,
+                col(Deputy.ends) >= day,
+            )
+        ).first()
+        is not None
+    )

@@ -31,7 +31,7 @@ from engine.clock import Clock, local_date
 from engine.db import session_scope
 from engine.directory import acts_for, find_person
 from engine.errors import Conflict, DatabaseError, NotFound, TransitionRefused
-from engine.models import AuditEvent, Person, Task
+from engine.models import AuditEvent, Person, Task, pk
 from engine.workflow import EventDef, WorkflowDef, build_machine
 
 log = logging.getLogger(__name__)
@@ -73,8 +73,10 @@ class Lifecycle:
         """
         day = local_date(self.clock, self.zone)
         held: dict[str, int | None] = {}
-        for role, principal in (("responsible", task.responsible_id),
-                                ("supervisor", task.supervisor_id)):
+        for role, principal in (
+            ("responsible", task.responsible_id),
+            ("supervisor", task.supervisor_id),
+        ):
             if acts_for(session, actor, principal, day):
                 held[role] = None if actor.id == principal else principal
         for role in actor.roles:
@@ -110,8 +112,9 @@ class Lifecycle:
             )
         return event
 
-    def _check(self, session: Session, task: Task, event: EventDef, actor: Person,
-               comment: str) -> int | None:
+    def _check(
+        self, session: Session, task: Task, event: EventDef, actor: Person, comment: str
+    ) -> int | None:
         held = self.roles_held(session, actor, task)
         matching = [role for role in event.roles if role in held]
         if not matching:
@@ -162,8 +165,9 @@ class Lifecycle:
         """Check and apply one event in one transaction; raise TransitionRefused if not."""
         try:
             with session_scope(engine) as session:
-                return self._fire(session, task_id, event_name, actor_ident, comment,
-                                  evidence, expected_version)
+                return self._fire(
+                    session, task_id, event_name, actor_ident, comment, evidence, expected_version
+                )
         except StaleDataError:
             raise Conflict(
                 f"Задачу {task_id} только что изменил другой пользователь; ваше действие "
@@ -177,8 +181,16 @@ class Lifecycle:
         except OperationalError as exc:
             raise DatabaseError(f"the database refused the change: {exc.orig}") from None
 
-    def _fire(self, session: Session, task_id: int, event_name: str, actor_ident: str,
-              comment: str, evidence: Sequence[str], expected_version: int | None) -> Fired:
+    def _fire(
+        self,
+        session: Session,
+        task_id: int,
+        event_name: str,
+        actor_ident: str,
+        comment: str,
+        evidence: Sequence[str],
+        expected_version: int | None,
+    ) -> Fired:
         task = session.get(Task, task_id)
         if task is None:
             raise NotFound("task", task_id)
@@ -198,13 +210,32 @@ class Lifecycle:
             task.report = comment
         session.add(task)
         session.flush()  # take the task's row lock before the audit chain's lock
-        row = audit.append(session, AuditEvent(
-            task_id=task_id, event=event.name, from_state=from_state, to_state=task.state,
-            actor_id=actor.id, on_behalf_of_id=principal_id, at=now, comment=comment,
-            evidence=list(evidence), seq=0, prev_hash="", hash="",
-        ))
+        row = audit.append(
+            session,
+            AuditEvent(
+                task_id=task_id,
+                event=event.name,
+                from_state=from_state,
+                to_state=task.state,
+                actor_id=pk(actor),
+                on_behalf_of_id=principal_id,
+                at=now,
+                comment=comment,
+                evidence=list(evidence),
+                seq=0,
+                prev_hash="",
+                hash="",
+            ),
+        )
         session.commit()
         principal = session.get(Person, principal_id) if principal_id else None
-        log.info("task %s: %s %s -> %s by %s%s", task_id, event.name, from_state, task.state,
-                 actor.key, f" for {principal.key}" if principal else "")
+        log.info(
+            "task %s: %s %s -> %s by %s%s",
+            task_id,
+            event.name,
+            from_state,
+            task.state,
+            actor.key,
+            f" for {principal.key}" if principal else "",
+        )
         return Fired(task, row, actor, principal)

@@ -14,6 +14,14 @@ from sqlalchemy import JSON, Column, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
+def pk(row: SQLModel) -> int:
+    """The primary key of a flushed row; None there is a programming error."""
+    value = getattr(row, "id", None)
+    if not isinstance(value, int):
+        raise RuntimeError(f"{type(row).__name__} has no id yet: flush it first")
+    return value
+
+
 class Person(SQLModel, table=True):
     """Somebody in the committee's directory: responsible, supervisor, head, admin."""
 

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -49,7 +50,7 @@ def list_tasks(
     responsible = aliased(Person)
     supervisor = aliased(Person)
     query = (
-        select(Task, Measure, Plan, responsible, supervisor)
+        sa.select(Task, Measure, Plan, responsible, supervisor)
         .join(Measure, col(Measure.id) == Task.measure_id)
         .join(Plan, col(Plan.id) == Measure.plan_id)
         .outerjoin(responsible, col(responsible.id) == Task.responsible_id)
@@ -57,24 +58,36 @@ def list_tasks(
         .order_by(col(Task.due_date).asc().nulls_last(), col(Task.id))
     )
     if state:
-        query = query.where(Task.state == state)
+        query = query.where(col(Task.state) == state)
     if person is not None:
-        query = query.where((Task.responsible_id == person.id) | (Task.supervisor_id == person.id))
+        query = query.where(
+            (col(Task.responsible_id) == person.id) | (col(Task.supervisor_id) == person.id)
+        )
     if plan_id is not None:
-        query = query.where(Measure.plan_id == plan_id)
+        query = query.where(col(Measure.plan_id) == plan_id)
     if overdue:
         query = query.where(col(Task.due_date) < today, col(Task.state).in_(workflow.owing))
     rows = []
-    for task, measure, plan, resp, sup in session.exec(query):
+    for task, measure, plan, resp, sup in session.execute(query).tuples():
         assert task.id is not None and plan.id is not None
-        rows.append(TaskRow(
-            id=task.id, plan_id=plan.id, plan_title=plan.title, measure_number=measure.number,
-            title=measure.title, responsible=resp.key if resp else None,
-            supervisor=sup.key if sup else None, start_date=task.start_date,
-            due_date=task.due_date, state=task.state, version=task.version,
-            overdue=bool(task.due_date and task.due_date < today
-                         and task.state in workflow.owing),
-        ))
+        rows.append(
+            TaskRow(
+                id=task.id,
+                plan_id=plan.id,
+                plan_title=plan.title,
+                measure_number=measure.number,
+                title=measure.title,
+                responsible=resp.key if resp else None,
+                supervisor=sup.key if sup else None,
+                start_date=task.start_date,
+                due_date=task.due_date,
+                state=task.state,
+                version=task.version,
+                overdue=bool(
+                    task.due_date and task.due_date < today and task.state in workflow.owing
+                ),
+            )
+        )
     return rows
 
 

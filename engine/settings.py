@@ -34,49 +34,85 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("data_dir", "data",
-            "Folder for the SQLite file, the mail spool and the generated secret key. "
-            "A relative path is taken from the folder of this config file."),
-    Setting("database.url", "",
-            "SQLAlchemy URL of the database. Empty: a SQLite file <data_dir>/measures.db. "
-            "PostgreSQL: postgresql+psycopg://user:password@host/dbname. "
-            "The environment variable MEASURES_DATABASE_URL overrides this key."),
-    Setting("committee.name", "Комитет по образованию",
-            "Name of the authority that runs the plans, as shown in pages and emails."),
-    Setting("committee.timezone", "Europe/Moscow",
-            "IANA time zone of the committee: working days, working hours and "
-            "'today' are reckoned in it."),
-    Setting("working_hours.start", "09:00",
-            "Start of the working day (HH:MM, committee time); mail waits until then."),
-    Setting("working_hours.end", "18:00",
-            "End of the working day (HH:MM, committee time); mail after it waits for "
-            "the next working day."),
-    Setting("mail.transport", "spool",
-            "How mail leaves: 'spool' writes .eml files into mail.spool_dir "
-            "(nothing is sent), 'smtp' sends through mail.smtp_host.",
-            choices=("spool", "smtp")),
-    Setting("mail.spool_dir", "",
-            "Folder for .eml files when mail.transport = 'spool'. Empty: <data_dir>/mail."),
-    Setting("mail.sender", "measures@localhost",
-            "From: address of every message."),
+    Setting(
+        "data_dir",
+        "data",
+        "Folder for the SQLite file, the mail spool and the generated secret key. "
+        "A relative path is taken from the folder of this config file.",
+    ),
+    Setting(
+        "database.url",
+        "",
+        "SQLAlchemy URL of the database. Empty: a SQLite file <data_dir>/measures.db. "
+        "PostgreSQL: postgresql+psycopg://user:password@host/dbname. "
+        "The environment variable MEASURES_DATABASE_URL overrides this key.",
+    ),
+    Setting(
+        "committee.name",
+        "Комитет по образованию",
+        "Name of the authority that runs the plans, as shown in pages and emails.",
+    ),
+    Setting(
+        "committee.timezone",
+        "Europe/Moscow",
+        "IANA time zone of the committee: working days, working hours and "
+        "'today' are reckoned in it.",
+    ),
+    Setting(
+        "working_hours.start",
+        "09:00",
+        "Start of the working day (HH:MM, committee time); mail waits until then.",
+    ),
+    Setting(
+        "working_hours.end",
+        "18:00",
+        "End of the working day (HH:MM, committee time); mail after it waits for "
+        "the next working day.",
+    ),
+    Setting(
+        "mail.transport",
+        "spool",
+        "How mail leaves: 'spool' writes .eml files into mail.spool_dir "
+        "(nothing is sent), 'smtp' sends through mail.smtp_host.",
+        choices=("spool", "smtp"),
+    ),
+    Setting(
+        "mail.spool_dir",
+        "",
+        "Folder for .eml files when mail.transport = 'spool'. Empty: <data_dir>/mail.",
+    ),
+    Setting("mail.sender", "measures@localhost", "From: address of every message."),
     Setting("mail.smtp_host", "localhost", "SMTP server host name."),
     Setting("mail.smtp_port", 25, "SMTP server port."),
     Setting("mail.smtp_starttls", False, "Upgrade the SMTP connection with STARTTLS."),
     Setting("mail.smtp_username", "", "SMTP login; empty: no authentication."),
     Setting("mail.smtp_password", "", "SMTP password."),
-    Setting("web.host", "127.0.0.1",
-            "Address the web page listens on; 127.0.0.1 keeps it on this machine."),
+    Setting(
+        "web.host",
+        "127.0.0.1",
+        "Address the web page listens on; 127.0.0.1 keeps it on this machine.",
+    ),
     Setting("web.port", 8080, "Port of the web page."),
-    Setting("web.base_url", "",
-            "Public address used in emailed links. Empty: http://<web.host>:<web.port>."),
-    Setting("security.secret_key", "",
-            "Key that signs emailed links. Empty: a random key is generated on first "
-            "start into <data_dir>/secret_key and reused afterwards."),
-    Setting("workflows.dir", "",
-            "Folder with the workflow definitions (measure.toml, ...). Empty: the "
-            "definitions shipped with the program."),
-    Setting("log.level", "INFO", "Log level on stderr.",
-            choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    Setting(
+        "web.base_url",
+        "",
+        "Public address used in emailed links. Empty: http://<web.host>:<web.port>.",
+    ),
+    Setting(
+        "security.secret_key",
+        "",
+        "Key that signs emailed links. Empty: a random key is generated on first "
+        "start into <data_dir>/secret_key and reused afterwards.",
+    ),
+    Setting(
+        "workflows.dir",
+        "",
+        "Folder with the workflow definitions (measure.toml, ...). Empty: the "
+        "definitions shipped with the program.",
+    ),
+    Setting(
+        "log.level", "INFO", "Log level on stderr.", choices=("DEBUG", "INFO", "WARNING", "ERROR")
+    ),
 )
 
 _BY_KEY = {s.key: s for s in SETTINGS}

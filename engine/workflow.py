@@ -59,6 +59,7 @@ class WorkflowDef:
 
 def _str_list(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        # an empty list passes: whether it may be empty is the caller's rule
         raise WorkflowError(f"{where}: expected a list of names, got {value!r}")
     return tuple(value)
 
@@ -91,13 +92,15 @@ def load_workflow(path: Path) -> WorkflowDef:
     initial = head["initial"]
     if initial not in states:
         raise WorkflowError(
-            f"{at('workflow', 'initial')}: unknown state {initial!r}; states are {', '.join(states)}"
+            f"{at('workflow', 'initial')}: unknown state {initial!r}; "
+            f"states are {', '.join(states)}"
         )
     owing = _str_list(head["owing"], at("workflow", "owing"))
     for state in owing:
         if state not in states:
             raise WorkflowError(
-                f"{at('workflow', 'owing')}: unknown state {state!r}; states are {', '.join(states)}"
+                f"{at('workflow', 'owing')}: unknown state {state!r}; "
+                f"states are {', '.join(states)}"
             )
     labels = data.get("labels", {})
     if not isinstance(labels, dict):
@@ -115,11 +118,10 @@ def load_workflow(path: Path) -> WorkflowDef:
             raise WorkflowError(f"{at(table)}: expected a table")
         _unknown_keys(set(spec), _EVENT_KEYS, at(table))
         source = _str_list(spec.get("source"), at(table, "source"))
-        for state in [*source, spec.get("dest")]:
-            if state not in states:
-                key = "dest" if state == spec.get("dest") else "source"
+        for key, named in [*(("source", s) for s in source), ("dest", spec.get("dest"))]:
+            if named not in states:
                 raise WorkflowError(
-                    f"{at(table, key)}: unknown state {state!r}; states are {', '.join(states)}"
+                    f"{at(table, key)}: unknown state {named!r}; states are {', '.join(states)}"
                 )
         if "roles" not in spec or not spec["roles"]:
             raise WorkflowError(
@@ -132,8 +134,7 @@ def load_workflow(path: Path) -> WorkflowDef:
                 raise WorkflowError(
                     f"{at(table, 'roles')}: unknown role {role!r}; roles are {', '.join(ROLES)}"
                 )
-        requires = _str_list(spec.get("requires", []), at(table, "requires")) if spec.get(
-            "requires") else ()
+        requires = _str_list(spec.get("requires", []), at(table, "requires"))
         for requirement in requires:
             if requirement not in REQUIREMENTS:
                 raise WorkflowError(

@@ -78,18 +78,49 @@ def pg_server() -> Iterator[str]:
         shutil.chown(base, "postgres")
         shutil.chown(sockdir, "postgres")
     port = _free_port()
-    subprocess.run([*as_user, str(bindir / "initdb"), "-D", str(datadir), "-U", "measures",
-                    "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
-                   check=True, capture_output=True)
-    options = (f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-    subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(datadir), "-o", options,
-                    "-l", str(base / "log"), "-w", "start"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "initdb"),
+            "-D",
+            str(datadir),
+            "-U",
+            "measures",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    options = (
+        f"-p {port} -k {sockdir} -c listen_addresses=127.0.0.1 -c fsync=off "
+        "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    )
+    subprocess.run(
+        [
+            *as_user,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(datadir),
+            "-o",
+            options,
+            "-l",
+            str(base / "log"),
+            "-w",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield f"postgresql+psycopg://measures@127.0.0.1:{port}"
     finally:
-        subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "fast",
-                        "-w", "stop"], capture_output=True)
+        subprocess.run(
+            [*as_user, str(bindir / "pg_ctl"), "-D", str(datadir), "-m", "fast", "-w", "stop"],
+            capture_output=True,
+        )
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -118,8 +149,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def write_config(folder: Path, url: str, extra: str = "") -> Path:
     path = folder / "config.toml"
-    path.write_text(f'data_dir = "data"\n{extra}\n[database]\nurl = "{url}"\n',
-                    encoding="utf-8")
+    path.write_text(f'data_dir = "data"\n{extra}\n[database]\nurl = "{url}"\n', encoding="utf-8")
     return path
 
 

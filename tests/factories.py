@@ -34,41 +34,77 @@ def make_directory(session: Session) -> dict[str, Person]:
         session.add(person)
         people[key] = person
     session.flush()
-    session.add(Deputy(person_id=people["resp"].id, deputy_id=people["deputy_on"].id,
-                       starts=TODAY - timedelta(days=3), ends=TODAY + timedelta(days=10)))
-    session.add(Deputy(person_id=people["resp"].id, deputy_id=people["deputy_off"].id,
-                       starts=TODAY - timedelta(days=40), ends=TODAY - timedelta(days=20)))
-    session.add(Deputy(person_id=people["sup"].id, deputy_id=people["sup_deputy"].id,
-                       starts=TODAY, ends=TODAY))
+    session.add(
+        Deputy(
+            person_id=people["resp"].id,
+            deputy_id=people["deputy_on"].id,
+            starts=TODAY - timedelta(days=3),
+            ends=TODAY + timedelta(days=10),
+        )
+    )
+    session.add(
+        Deputy(
+            person_id=people["resp"].id,
+            deputy_id=people["deputy_off"].id,
+            starts=TODAY - timedelta(days=40),
+            ends=TODAY - timedelta(days=20),
+        )
+    )
+    session.add(
+        Deputy(
+            person_id=people["sup"].id, deputy_id=people["sup_deputy"].id, starts=TODAY, ends=TODAY
+        )
+    )
     session.commit()
     return people
 
 
-def make_tasks(session: Session, people: dict[str, Person], count: int = 1,
-               state: str = "planned", responsible: str = "resp",
-               supervisor: str = "sup") -> list[Task]:
-    plan = Plan(title="План мероприятий", period_start=date(2026, 9, 1),
-                period_end=date(2027, 8, 31), controller_id=people[supervisor].id,
-                created_at=NOW)
+def make_tasks(
+    session: Session,
+    people: dict[str, Person],
+    count: int = 1,
+    state: str = "planned",
+    responsible: str = "resp",
+    supervisor: str = "sup",
+) -> list[Task]:
+    plan = Plan(
+        title="План мероприятий",
+        period_start=date(2026, 9, 1),
+        period_end=date(2027, 8, 31),
+        controller_id=people[supervisor].id,
+        created_at=NOW,
+    )
     session.add(plan)
     session.flush()
     tasks = []
     for number in range(1, count + 1):
-        measure = Measure(plan_id=plan.id, position=number, number=str(number),
-                          title=f"Мероприятие {number}", deadline_phrase="")
+        measure = Measure(
+            plan_id=plan.id,
+            position=number,
+            number=str(number),
+            title=f"Мероприятие {number}",
+            deadline_phrase="",
+        )
         session.add(measure)
         session.flush()
-        task = Task(measure_id=measure.id, responsible_id=people[responsible].id,
-                    supervisor_id=people[supervisor].id, due_date=TODAY + timedelta(days=5),
-                    state=state, created_at=NOW, updated_at=NOW)
+        task = Task(
+            measure_id=measure.id,
+            responsible_id=people[responsible].id,
+            supervisor_id=people[supervisor].id,
+            due_date=TODAY + timedelta(days=5),
+            state=state,
+            created_at=NOW,
+            updated_at=NOW,
+        )
         session.add(task)
         tasks.append(task)
     session.commit()
     return tasks
 
 
-def setup(app: App, count: int = 1, state: str = "planned", **kw: str) -> tuple[
-        dict[str, Person], list[Task]]:
+def setup(
+    app: App, count: int = 1, state: str = "planned", **kw: str
+) -> tuple[dict[str, Person], list[Task]]:
     with session_scope(app.engine) as session:
         people = make_directory(session)
         tasks = make_tasks(session, people, count, state, **kw)

@@ -127,8 +127,9 @@ def test_report_and_return_require_a_comment(app: App) -> None:
     with pytest.raises(TransitionRefused, match="нужен комментарий"):
         app.lifecycle.fire(app.engine, task.id, "report", "resp", comment="   ")
     assert _task(app, task.id).state == "in_progress"
-    app.lifecycle.fire(app.engine, task.id, "report", "resp", comment="Сделано",
-                       evidence=["protocol-12.pdf"])
+    app.lifecycle.fire(
+        app.engine, task.id, "report", "resp", comment="Сделано", evidence=["protocol-12.pdf"]
+    )
     task_now = _task(app, task.id)
     assert task_now.report == "Сделано"
     with pytest.raises(TransitionRefused, match="нужен комментарий"):
@@ -192,22 +193,29 @@ def test_full_cycle_with_return_and_reopen(app: App) -> None:
     assert _task(app, task.id).state == "in_progress"
 
 
-def _race(app: App, task_id: int, attempts: list[tuple[str, str]],
-          expected_version: int | None) -> list[object]:
+def _race(
+    app: App, task_id: int, attempts: list[tuple[str, str]], expected_version: int | None
+) -> list[object]:
     barrier = threading.Barrier(len(attempts))
     results: list[object] = [None] * len(attempts)
 
     def attempt(index: int, event: str, actor: str) -> None:
         barrier.wait()
         try:
-            results[index] = app.lifecycle.fire(app.engine, task_id, event, actor,
-                                                comment="решение",
-                                                expected_version=expected_version)
+            results[index] = app.lifecycle.fire(
+                app.engine,
+                task_id,
+                event,
+                actor,
+                comment="решение",
+                expected_version=expected_version,
+            )
         except TransitionRefused as exc:
             results[index] = exc
 
-    threads = [threading.Thread(target=attempt, args=(i, e, a))
-               for i, (e, a) in enumerate(attempts)]
+    threads = [
+        threading.Thread(target=attempt, args=(i, e, a)) for i, (e, a) in enumerate(attempts)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -219,8 +227,9 @@ def _race(app: App, task_id: int, attempts: list[tuple[str, str]],
 def test_two_supervisors_at_once_exactly_one_wins(app: App, round_: int) -> None:
     _, (task,) = setup(app, state="reported")
     assert task.id is not None
-    results = _race(app, task.id, [("verify", "sup"), ("return", "dirsup")],
-                    expected_version=task.version)
+    results = _race(
+        app, task.id, [("verify", "sup"), ("return", "dirsup")], expected_version=task.version
+    )
     conflicts = [r for r in results if isinstance(r, Conflict)]
     wins = [r for r in results if not isinstance(r, Exception)]
     assert len(wins) == 1 and len(conflicts) == 1, results

@@ -31,10 +31,9 @@ from pathlib import Path
 from sqlmodel import Session, or_, select
 
 from engine.errors import InputError
-from engine.models import Measure, Person, Plan, Section, Task
+from engine.models import Measure, Person, Plan, Section, Task, pk
 
-COLUMNS = ("section", "number", "title", "deadline", "responsible", "supervisor",
-           "expected_result")
+COLUMNS = ("section", "number", "title", "deadline", "responsible", "supervisor", "expected_result")
 META_KEYS = ("title", "issuer", "order", "period", "controller")
 _ORDER = re.compile(r"^\s*(?P<number>\S+)\s+от\s+(?P<date>\d{4}-\d{2}-\d{2})\s*$")
 
@@ -86,8 +85,10 @@ def import_plan_csv(session: Session, path: Path, now: datetime) -> ImportResult
         key, sep, value = line[1:].partition("=")
         key = key.strip()
         if not sep or key not in META_KEYS:
-            problems.append(f"{path}:{number}: expected '# key = value' with key one of "
-                            f"{', '.join(META_KEYS)}, got {line!r}")
+            problems.append(
+                f"{path}:{number}: expected '# key = value' with key one of "
+                f"{', '.join(META_KEYS)}, got {line!r}"
+            )
             continue
         meta[key] = (number, value.strip())
     if "title" not in meta:
@@ -100,8 +101,9 @@ def import_plan_csv(session: Session, path: Path, now: datetime) -> ImportResult
         if match:
             order_number, order_date = match["number"], date.fromisoformat(match["date"])
         else:
-            problems.append(f"{path}:{line_no}: order: expected 'NUMBER от YYYY-MM-DD', "
-                            f"got {value!r}")
+            problems.append(
+                f"{path}:{line_no}: order: expected 'NUMBER от YYYY-MM-DD', got {value!r}"
+            )
     period = _school_year(order_date or now.date())
     if "period" in meta:
         line_no, value = meta["period"]
@@ -111,8 +113,9 @@ def import_plan_csv(session: Session, path: Path, now: datetime) -> ImportResult
             if period[1] < period[0]:
                 raise ValueError
         except ValueError:
-            problems.append(f"{path}:{line_no}: period: expected 'YYYY-MM-DD..YYYY-MM-DD', "
-                            f"got {value!r}")
+            problems.append(
+                f"{path}:{line_no}: period: expected 'YYYY-MM-DD..YYYY-MM-DD', got {value!r}"
+            )
     controller = None
     if "controller" in meta:
         line_no, value = meta["controller"]
@@ -120,11 +123,13 @@ def import_plan_csv(session: Session, path: Path, now: datetime) -> ImportResult
         if controller is None:
             problems.append(f"{path}:{line_no}: controller: no person {value!r} in the directory")
 
-    reader = csv.DictReader(io.StringIO("\n".join(lines[header_at - 1:]) if header_at else ""))
+    reader = csv.DictReader(io.StringIO("\n".join(lines[header_at - 1 :]) if header_at else ""))
     header = [h.strip() for h in (reader.fieldnames or [])]
     if [c for c in COLUMNS if c not in header] or [h for h in header if h not in COLUMNS]:
-        raise InputError(f"{path}:{header_at}: expected the header "
-                         f"{','.join(COLUMNS)}, got {','.join(header) or 'nothing'}")
+        raise InputError(
+            f"{path}:{header_at}: expected the header "
+            f"{','.join(COLUMNS)}, got {','.join(header) or 'nothing'}"
+        )
     rows = []
     for record in reader:
         line_no = header_at + reader.line_num - 1
@@ -136,15 +141,18 @@ def import_plan_csv(session: Session, path: Path, now: datetime) -> ImportResult
             try:
                 due = date.fromisoformat(cell["deadline"])
             except ValueError:
-                problems.append(f"{path}:{line_no}: deadline: expected YYYY-MM-DD, "
-                                f"got {cell['deadline']!r}")
+                problems.append(
+                    f"{path}:{line_no}: deadline: expected YYYY-MM-DD, got {cell['deadline']!r}"
+                )
         people = {}
         for column in ("responsible", "supervisor"):
             if cell[column]:
                 people[column] = _resolve(session, cell[column])
                 if people[column] is None:
-                    problems.append(f"{path}:{line_no}: {column}: no person {cell[column]!r} "
-                                    "in the directory (import people first)")
+                    problems.append(
+                        f"{path}:{line_no}: {column}: no person {cell[column]!r} "
+                        "in the directory (import people first)"
+                    )
         rows.append((cell, due, people))
     if not rows:
         problems.append(f"{path}: no measures after the header")
@@ -152,10 +160,18 @@ def import_plan_csv(session: Session, path: Path, now: datetime) -> ImportResult
         raise InputError("nothing was imported:\n" + "\n".join(problems))
 
     title = meta["title"][1]
-    plan = Plan(title=title, issuer=meta.get("issuer", (0, ""))[1], order_number=order_number,
-                order_date=order_date, period_start=period[0], period_end=period[1],
-                controller_id=controller.id if controller else None, source_name=path.name,
-                source_sha256=digest, created_at=now)
+    plan = Plan(
+        title=title,
+        issuer=meta.get("issuer", (0, ""))[1],
+        order_number=order_number,
+        order_date=order_date,
+        period_start=period[0],
+        period_end=period[1],
+        controller_id=controller.id if controller else None,
+        source_name=path.name,
+        source_sha256=digest,
+        created_at=now,
+    )
     session.add(plan)
     session.flush()
     sections: dict[str, Section] = {}
@@ -164,26 +180,36 @@ def import_plan_csv(session: Session, path: Path, now: datetime) -> ImportResult
         if cell["section"]:
             section = sections.get(cell["section"])
             if section is None:
-                section = Section(plan_id=plan.id, position=len(sections) + 1,
-                                  title=cell["section"])
+                section = Section(
+                    plan_id=pk(plan), position=len(sections) + 1, title=cell["section"]
+                )
                 session.add(section)
                 session.flush()
                 sections[cell["section"]] = section
         supervisor = people.get("supervisor") or controller
         responsible = people.get("responsible")
         measure = Measure(
-            plan_id=plan.id, section_id=section.id if section else None, position=position,
-            number=cell["number"] or str(position), title=cell["title"],
-            deadline_phrase=cell["deadline"], responsible_text=cell["responsible"],
+            plan_id=pk(plan),
+            section_id=section.id if section else None,
+            position=position,
+            number=cell["number"] or str(position),
+            title=cell["title"],
+            deadline_phrase=cell["deadline"],
+            responsible_text=cell["responsible"],
             expected_result=cell["expected_result"],
             supervisor_id=supervisor.id if supervisor else None,
         )
         session.add(measure)
         session.flush()
-        session.add(Task(
-            measure_id=measure.id, responsible_id=responsible.id if responsible else None,
-            supervisor_id=supervisor.id if supervisor else None, due_date=due,
-            created_at=now, updated_at=now,
-        ))
+        session.add(
+            Task(
+                measure_id=pk(measure),
+                responsible_id=responsible.id if responsible else None,
+                supervisor_id=supervisor.id if supervisor else None,
+                due_date=due,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     session.commit()
     return ImportResult(plan, len(rows), len(rows), already_imported=False)

@@ -1,0 +1,98 @@
+"""People CSV import: upsert, deputies, and whole-file refusal of bad rows."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from engine.app import App
+from engine.db import session_scope
+from engine.directory import acts_for, find_person, import_people
+from engine.errors import InputError
+from engine.models import Deputy, Person
+from tests.conftest import EXAMPLES
+
+HEADER = "key,name,position,organisation,email,roles,aliases,deputies\n"
+
+
+def _write(tmp_path: Path, body: str, header: str = HEADER) -> Path:
+    path = tmp_path / "people.csv"
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+def _people(app: App) -> list[str]:
+    with session_scope(app.engine) as session:
+        return sorted(p.key for p in session.exec(select(Person)))
+
+
+def test_example_directory_imports_and_reimports(app: App) -> None:
+    with session_scope(app.engine) as session:
+        first = import_people(session, EXAMPLES / "people.csv")
+        again = import_people(session, EXAMPLES / "people.csv")
+    assert (first.created, first.updated, first.deputy_periods) == (6, 0, 1)
+    assert (again.created, again.updated, again.deputy_periods) == (0, 6, 1)
+    with session_scope(app.engine) as session:
+        ivanova = find_person(session, "ivanova")
+        orlova = find_person(session, "orlova@example.org")
+        assert ivanova.aliases == ["МКУ «Районный методический кабинет»", "РМК"]
+        assert find_person(session, "sokolova").roles == ["head", "admin"]
+        assert len(session.exec(select(Deputy)).all()) == 1
+        assert acts_for(session, orlova, ivanova.id, date(2026, 12, 21))
+        assert acts_for(session, orlova, ivanova.id, date(2027, 1, 15))
+        assert not acts_for(session, orlova, ivanova.id, date(2027, 1, 16))
+        assert not acts_for(session, ivanova, orlova.id, date(2026, 12, 25))
+
+
+def test_update_changes_fields_and_replaces_deputies(app: App, tmp_path: Path) -> None:
+    with session_scope(app.engine) as session:
+        import_people(
+            session, _write(tmp_path, "a,Анна,,,a@x.ru,,,b 2026-01-01..2026-01-10\nb,Борис,,,,,,\n")
+        )
+        import_people(session, _write(tmp_path, "a,Анна Петровна,Методист,,a@x.ru,supervisor,,\n"))
+        person = find_person(session, "a")
+        assert (person.name, person.position, person.roles) == (
+            "Анна Петровна",
+            "Методист",
+            ["supervisor"],
+        )
+        assert session.exec(select(Deputy)).all() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("a,Анна,,,,janitor,,\n", r"people.csv:2: roles: unknown role 'janitor'"),
+        ("a,Анна,,,,,,\na,Алла,,,,,,\n", r"people.csv:3: key: 'a' already on line 2"),
+        ("a b,Анна,,,,,,\n", r"people.csv:2: key: expected letters"),
+        ("a,,,,,,,\n", r"people.csv:2: name: empty"),
+        ("a,Анна,,,not-an-email,,,\n", r"people.csv:2: email: not an address"),
+        ("a,Анна,,,,,,zz 2026-01-01..2026-01-02\n", r"people.csv:2: deputies: no person"),
+        ("a,Анна,,,,,,b 2026-01-10..2026-01-02\nb,Б,,,,,,\n", r"ends before it starts"),
+        ("a,Анна,,,,,,b с 1 января\nb,Б,,,,,,\n", r"deputies: expected 'KEY YYYY-MM-DD"),
+        ("a,Анна,,,,,,a 2026-01-01..2026-01-02\n", r"cannot deputise for themselves"),
+        ("a,Анна,,,,,,,extra\n", r"people.csv:2: more cells than columns"),
+    ],
+)
+def test_bad_row_imports_nothing(app: App, tmp_path: Path, body: str, expected: str) -> None:
+    good = "ok,Хороший Человек,,,,,,\n"
+    with session_scope(app.engine) as session, pytest.raises(InputError, match=expected):
+        import_people(session, _write(tmp_path, body + good))
+    assert _people(app) == []
+
+
+def test_bad_header_and_file(app: App, tmp_path: Path) -> None:
+    with session_scope(app.engine) as session:
+        with pytest.raises(InputError, match=r"people.csv:1: missing column\(s\) name"):
+            import_people(session, _write(tmp_path, "a\n", header="key,email\n"))
+        with pytest.raises(InputError, match=r"unknown column\(s\) phone"):
+            import_people(session, _write(tmp_path, "a,A,1\n", header="key,name,phone\n"))
+        with pytest.raises(InputError, match="file not found"):
+            import_people(session, tmp_path / "nope.csv")
+        path = tmp_path / "cp1251.csv"
+        path.write_bytes((HEADER + "a,Анна,,,,,,\n").encode("cp1251"))
+        with pytest.raises(InputError, match="not UTF-8"):
+            import_people(session, path)

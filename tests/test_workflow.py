@@ -1,0 +1,151 @@
+"""Workflow definitions: the shipped one loads; broken ones are refused precisely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.errors import WorkflowError
+from engine.workflow import build_machine, load_workflow, mermaid
+from tests.conftest import ROOT
+
+SHIPPED = ROOT / "workflows" / "measure.toml"
+
+
+def test_shipped_workflow() -> None:
+    definition = load_workflow(SHIPPED)
+    assert definition.states == ("planned", "in_progress", "reported", "verified", "cancelled")
+    assert definition.initial == "planned"
+    assert definition.allowed_from("reported") == ["verify", "return", "cancel"]
+    assert definition.events["verify"].four_eyes
+    assert definition.events["report"].requires == ("comment",)
+
+
+def test_one_machine_moves_any_row() -> None:
+    definition = load_workflow(SHIPPED)
+    machine = build_machine(definition)
+
+    class Row:
+        state = "planned"
+
+    first, second = Row(), Row()
+    second.state = "in_progress"
+    assert machine.events["start"].trigger(first)
+    assert machine.events["report"].trigger(second)
+    assert (first.state, second.state) == ("in_progress", "reported")
+
+
+def test_mermaid_diagram_has_every_transition() -> None:
+    text = mermaid(load_workflow(SHIPPED))
+    assert "stateDiagram-v2" in text
+    for edge in (
+        "planned --> in_progress: start",
+        "reported --> in_progress: return",
+        "verified --> in_progress: reopen",
+        "reported --> verified: verify",
+    ):
+        assert edge in text
+
+
+def _broken(tmp_path: Path, old: str, new: str) -> Path:
+    text = SHIPPED.read_text(encoding="utf-8")
+    assert old in text, old
+    path = tmp_path / "measure.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def _line(path: Path, fragment: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if fragment in line:
+            return number
+    raise AssertionError(fragment)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "needle", "expected"),
+    [
+        (
+            'dest = "verified"',
+            'dest = "approved"',
+            "events.verify.dest",
+            'dest = "approved"',
+            "unknown state 'approved'",
+        ),
+        (
+            'source = ["verified"]',
+            'source = ["done"]',
+            "events.reopen.source",
+            'source = ["done"]',
+            "unknown state 'done'",
+        ),
+        (
+            'roles = ["admin"]\nrequires',
+            "roles = []\nrequires",
+            "events.reopen.roles",
+            "roles = []",
+            "the event has no roles",
+        ),
+        (
+            'roles = ["admin"]\nrequires',
+            'roles = ["janitor"]\nrequires',
+            "events.reopen.roles",
+            'roles = ["janitor"]',
+            "unknown role 'janitor'",
+        ),
+        (
+            "four_eyes = true\n\n[events.return]",
+            "four_eye = true\n\n[events.return]",
+            "events.verify",
+            "[events.verify]",
+            "unknown key 'four_eye'",
+        ),
+        (
+            'requires = ["comment"]\n\n[events.verify]',
+            'requires = ["photo"]\n\n[events.verify]',
+            "events.report.requires",
+            'requires = ["photo"]',
+            "unknown requirement 'photo'",
+        ),
+        (
+            'initial = "planned"',
+            'initial = "draft"',
+            "workflow.initial",
+            'initial = "draft"',
+            "unknown state 'draft'",
+        ),
+    ],
+)
+def test_broken_definition_names_file_line_and_key(
+    tmp_path: Path, old: str, new: str, key: str, needle: str, expected: str
+) -> None:
+    path = _broken(tmp_path, old, new)
+    with pytest.raises(WorkflowError) as caught:
+        load_workflow(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{_line(path, needle)}: {key}"), message
+    assert expected in message
+
+
+def test_unreachable_state_is_refused(tmp_path: Path) -> None:
+    path = _broken(tmp_path, '"verified", "cancelled"]', '"verified", "cancelled", "archived"]')
+    with pytest.raises(WorkflowError, match="state 'archived' cannot be reached from 'planned'"):
+        load_workflow(path)
+
+
+def test_event_without_roles_key_is_refused(tmp_path: Path) -> None:
+    path = _broken(tmp_path, 'roles = ["admin"]\n', "")
+    with pytest.raises(WorkflowError, match=r"events\.reopen\.roles: the event has no roles"):
+        load_workflow(path)
+
+
+def test_not_toml_is_refused_with_position(tmp_path: Path) -> None:
+    path = _broken(tmp_path, "[events.start]", "[events.start")
+    with pytest.raises(WorkflowError, match=r"measure.toml: not valid TOML: .*line \d+"):
+        load_workflow(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(WorkflowError, match="file not found"):
+        load_workflow(tmp_path / "measure.toml")
