@@ -8,10 +8,12 @@ calendar dates in the committee's time zone. The schema is owned by Alembic
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 from sqlalchemy import JSON, Column, Integer, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, select
+
+_Row = TypeVar("_Row", bound=SQLModel)
 
 
 def pk(row: SQLModel) -> int:
@@ -20,6 +22,25 @@ def pk(row: SQLModel) -> int:
     if not isinstance(value, int):
         raise RuntimeError(f"{type(row).__name__} has no id yet: flush it first")
     return value
+
+
+def upsert_by_key(session: Session, model: type[_Row], fields: dict[str, Any]) -> tuple[_Row, bool]:
+    """Insert or update the row whose ``key`` is ``fields["key"]``; flushed, with its id.
+
+    Directory files are re-imported as a whole; rows are matched by their human key.
+    Returns the row and whether it was created.
+    """
+    key_column = cast(Any, model).key  # every model passed here has a unique ``key``
+    row = session.exec(select(model).where(key_column == fields["key"])).first()
+    created = row is None
+    if row is None:
+        row = model.model_validate(fields)
+    else:
+        for name, value in fields.items():
+            setattr(row, name, value)
+    session.add(row)
+    session.flush()
+    return row, created
 
 
 class Person(SQLModel, table=True):
@@ -58,6 +79,33 @@ class School(SQLModel, table=True):
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+class RiskFlag(SQLModel, table=True):
+    """A school is on a list: non-objective results or low results (ШНОР), for a year.
+
+    Plan sections about such schools fan out to the flagged schools only.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    kind: str = Field(max_length=40)  # "non_objective" | "low_results"
+    year: int | None = None  # school year start (2021 = 2021-2022); None: current lists
+    subject: str = Field(default="", max_length=100)
+    grade: str = Field(default="", max_length=20)
+
+
+class AssessmentEvent(SQLModel, table=True):
+    """A dated assessment (ВПР, НИКО, ГИА, ...) that event-bound deadlines refer to."""
+
+    __table_args__ = (UniqueConstraint("kind", "name", "subject", "grade", "date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=300)
+    kind: str = Field(max_length=40, index=True)
+    subject: str = Field(default="", max_length=100)
+    grade: str = Field(default="", max_length=20)
+    date: date
+
+
 class Plan(SQLModel, table=True):
     """An approved action plan (план мероприятий, дорожная карта)."""
 
@@ -69,6 +117,10 @@ class Plan(SQLModel, table=True):
     period_start: date
     period_end: date
     controller_id: int | None = Field(default=None, foreign_key="person.id")
+    controller_text: str = ""
+    abbreviations: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
     source_name: str = Field(default="", max_length=400)
     source_sha256: str = Field(default="", max_length=64, index=True)
     created_at: datetime
@@ -79,6 +131,7 @@ class Section(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="section.id")
     position: int
     title: str
 
@@ -90,11 +143,20 @@ class Measure(SQLModel, table=True):
     plan_id: int = Field(foreign_key="plan.id", index=True)
     section_id: int | None = Field(default=None, foreign_key="section.id")
     position: int
+    key: str = Field(default="", max_length=200)  # section path + number: stable across edits
     number: str = Field(max_length=40)
     title: str
     deadline_phrase: str = ""
     responsible_text: str = ""
     expected_result: str = ""
+    decisions: str = ""
+    control_text: str = ""
+    source_location: str = Field(default="", max_length=100)
+    schedule: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    co_responsible_ids: list[int] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     supervisor_id: int | None = Field(default=None, foreign_key="person.id")
 
 

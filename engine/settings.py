@@ -13,7 +13,7 @@ import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,7 +28,7 @@ DATABASE_ENV = "MEASURES_DATABASE_URL"
 @dataclass(frozen=True)
 class Setting:
     key: str  # dotted: "table.name"
-    default: str | int | bool
+    default: str | int | bool | tuple[str, ...]
     help: str
     choices: tuple[str, ...] = ()
 
@@ -68,6 +68,30 @@ SETTINGS: tuple[Setting, ...] = (
         "18:00",
         "End of the working day (HH:MM, committee time); mail after it waits for "
         "the next working day.",
+    ),
+    Setting(
+        "calendar.extra_holidays",
+        (),
+        "Extra non-working days (YYYY-MM-DD) on top of the Russian production calendar: "
+        "a new year's decree the calendar library does not know yet, a local holiday.",
+    ),
+    Setting(
+        "calendar.extra_working_days",
+        (),
+        "Extra working days (YYYY-MM-DD), e.g. a decreed working Saturday the calendar "
+        "library does not know yet.",
+    ),
+    Setting(
+        "calendar.six_day_week",
+        False,
+        "Count Saturdays as working days (schools on a six-day week).",
+    ),
+    Setting(
+        "schedule.continuous_cadence",
+        "quarterly",
+        "How often a continuous measure ('Постоянно', 'В течение года') asks for a "
+        "progress report.",
+        choices=("weekly", "monthly", "quarterly", "half_yearly", "yearly"),
     ),
     Setting(
         "mail.transport",
@@ -130,6 +154,8 @@ class Config:
     timezone: ZoneInfo
     work_start: time
     work_end: time
+    extra_holidays: tuple[date, ...]
+    extra_working_days: tuple[date, ...]
     spool_dir: Path
     workflows_dir: Path
     overrides: tuple[str, ...] = field(default=())
@@ -163,6 +189,10 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _check_value(setting: Setting, value: Any, where: str) -> Any:
     expected = type(setting.default)
+    if expected is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of texts, got {value!r}")
+        return tuple(value)
     # bool is a subclass of int: check it first so `port = true` is refused.
     if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(f"{where}: expected a whole number, got {value!r}")
@@ -178,6 +208,13 @@ def _parse_time(value: str, where: str) -> time:
         return time.fromisoformat(value)
     except ValueError:
         raise ConfigError(f"{where}: expected a time HH:MM, got {value!r}") from None
+
+
+def _parse_dates(values: tuple[str, ...], where: str) -> tuple[date, ...]:
+    try:
+        return tuple(date.fromisoformat(v) for v in values)
+    except ValueError:
+        raise ConfigError(f"{where}: expected dates YYYY-MM-DD, got {list(values)!r}") from None
 
 
 def default_config_path() -> Path:
@@ -235,6 +272,12 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
         timezone=zone,
         work_start=start,
         work_end=end,
+        extra_holidays=_parse_dates(
+            values["calendar.extra_holidays"], f"{source}: calendar.extra_holidays"
+        ),
+        extra_working_days=_parse_dates(
+            values["calendar.extra_working_days"], f"{source}: calendar.extra_working_days"
+        ),
         spool_dir=(base_dir / spool).resolve() if spool else data_dir / "mail",
         workflows_dir=(base_dir / workflows).resolve() if workflows else bundled_workflows_dir(),
         overrides=tuple(overrides),
@@ -247,7 +290,9 @@ def bundled_workflows_dir() -> Path:
     return Path(workflows.__file__).parent
 
 
-def _toml_value(value: str | int | bool) -> str:
+def _toml_value(value: str | int | bool | tuple[str, ...]) -> str:
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

@@ -92,3 +92,19 @@ def test_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
     other.mkdir()
     (other / "config.toml").write_text("", encoding="utf-8")
     assert load_config(other / "config.toml").secret_key() != first
+
+
+def test_calendar_corrections(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[calendar]\nextra_holidays = ["2027-01-09"]\n', encoding="utf-8")
+    config = load_config(path)
+    from datetime import date
+
+    assert config.extra_holidays == (date(2027, 1, 9),)
+    assert config.extra_working_days == ()
+    path.write_text('[calendar]\nextra_holidays = ["9 января"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="calendar.extra_holidays: expected dates"):
+        load_config(path)
+    path.write_text('[calendar]\nextra_working_days = "2027-01-09"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="config.toml:2: calendar.extra_working_days: expected a list"):
+        load_config(path)
