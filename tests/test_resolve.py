@@ -1,0 +1,126 @@
+"""Resolving the "Ответственный" cell against the directory."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+from engine.models import Person, RiskFlag, School
+from engine.resolve import Directory, resolve, section_flag
+
+
+@pytest.fixture
+def directory(sqlite_engine) -> Directory:  # type: ignore[no-untyped-def]
+    from engine.db import upgrade
+
+    upgrade(sqlite_engine)
+    with Session(sqlite_engine) as session:
+        people = [
+            Person(
+                key="rmk",
+                name="Иванова Мария Петровна",
+                position="Директор",
+                organisation="МКУ «Районный методический кабинет»",
+                aliases=["РМК"],
+            ),
+            Person(
+                key="spec",
+                name="Лебедев Павел Андреевич",
+                position="Главный специалист по содержанию образования",
+            ),
+            Person(
+                key="mims",
+                name="Орлова Елена Николаевна",
+                organisation="МИМС",
+                aliases=["Муниципальная информационно-методическая служба"],
+            ),
+            Person(
+                key="rcoko",
+                name="Центров Олег Олегович",
+                aliases=["Региональный центр оценки качества образования"],
+            ),
+            Person(
+                key="krasnova",
+                name="Краснова Елена Александровна",
+                position="Председатель комитета образования",
+            ),
+            Person(key="head1", name="Кузнецов Олег Игоревич", position="Директор"),
+            Person(key="head2", name="Белова Анна Ивановна", position="Директор гимназии"),
+        ]
+        session.add_all(people)
+        session.flush()
+        first = School(key="s1", name="МБОУ «СОШ № 1»", head_id=people[5].id)
+        second = School(key="s2", name="МАОУ «Гимназия № 2»", head_id=people[6].id)
+        session.add_all([first, second])
+        session.flush()
+        assert second.id is not None
+        session.add(RiskFlag(school_id=second.id, kind="non_objective", year=2020))
+        session.commit()
+        return Directory.load(session)
+
+
+ABBREVIATIONS = {
+    "РЦОКО": "региональный центр оценки качества образования",
+    "ОО": "общеобразовательные организации",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("МКУ «Районный методический кабинет»", ["rmk"]),
+        ('мку "районный методический кабинет"', ["rmk"]),
+        ("<p>Главный специалист по содержанию образования</p>", ["spec"]),
+        ("Е.А. Краснова", ["krasnova"]),
+        ("Краснова Е.А.", ["krasnova"]),
+        ("РЦОКО", ["rcoko"]),
+        ("МИМС, РМК", ["mims", "rmk"]),
+        ("РМК и МИМС", ["rmk", "mims"]),
+    ],
+)
+def test_persons(directory: Directory, text: str, keys: list[str]) -> None:
+    result = resolve(text, directory, ABBREVIATIONS)
+    assert [p.key for p in result.persons] == keys
+    assert not result.fan_out and result.unresolved == ()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ОО",
+        "Руководители ОО",
+        "Директор, заместители директора ОО",
+        "Администрация ОУ",
+        "общеобразовательные организации",
+    ],
+)
+def test_fan_out_to_all_schools(directory: Directory, text: str) -> None:
+    result = resolve(text, directory, ABBREVIATIONS)
+    assert result.fan_out and result.flag is None
+    assert result.persons == () and result.unresolved == ()
+    assert [s.key for s in directory.schools_for(result.flag)] == ["s1", "s2"]
+
+
+def test_fan_out_with_a_named_body_and_flagged_section(directory: Directory) -> None:
+    headings = [
+        "Повышение квалификации",
+        "План мероприятий по оказанию методической помощи школам с признаками "
+        "необъективности оценочных процедур",
+    ]
+    result = resolve("ОО, МИМС", directory, ABBREVIATIONS, headings)
+    assert result.fan_out and result.flag == "non_objective"
+    assert [p.key for p in result.persons] == ["mims"]
+    assert [s.key for s in directory.schools_for(result.flag)] == ["s2"]
+
+
+def test_unresolved_parts_are_reported_not_guessed(directory: Directory) -> None:
+    result = resolve("Управление образования, РМК", directory, ABBREVIATIONS)
+    assert [p.key for p in result.persons] == ["rmk"]
+    assert result.unresolved == ("Управление образования",)
+    assert resolve("Директор", directory, {}).unresolved == ("Директор",)  # ambiguous
+
+
+def test_section_flags() -> None:
+    assert section_flag(["Школы с низкими образовательными результатами"]) == "low_results"
+    assert section_flag(["ШНОР"]) == "low_results"
+    assert section_flag(["1. На муниципальном уровне", "Программа"]) is None
