@@ -103,8 +103,10 @@ def test_calendar_corrections(tmp_path: Path) -> None:
     assert config.extra_holidays == (date(2027, 1, 9),)
     assert config.extra_working_days == ()
     path.write_text('[calendar]\nextra_holidays = ["9 января"]\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="calendar.extra_holidays: expected dates"):
+    with pytest.raises(ConfigError, match=r"calendar\.extra_holidays: expected dates"):
         load_config(path)
     path.write_text('[calendar]\nextra_working_days = "2027-01-09"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="config.toml:2: calendar.extra_working_days: expected a list"):
+    with pytest.raises(
+        ConfigError, match=r"config\.toml:2: calendar\.extra_working_days: expected a list"
+    ):
         load_config(path)
