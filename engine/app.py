@@ -15,9 +15,10 @@ from sqlalchemy import Engine
 
 from engine.clock import Clock, clock_for
 from engine.db import check_schema, make_engine
-from engine.errors import WorkflowError
+from engine.errors import ConfigError, WorkflowError
 from engine.lifecycle import Lifecycle
 from engine.settings import Config, load_config
+from engine.workcalendar import WorkCalendar
 from engine.workflow import WorkflowDef, load_workflow
 
 
@@ -56,6 +57,17 @@ class App:
         if not path.exists():
             raise WorkflowError(f"{path}: file not found (workflows.dir in the configuration)")
         return load_workflow(path)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        try:
+            return WorkCalendar(
+                extra_holidays=self.config.extra_holidays,
+                extra_working_days=self.config.extra_working_days,
+                six_day_week=bool(self.config["calendar.six_day_week"]),
+            )
+        except ValueError as exc:
+            raise ConfigError(f"{self.config.source}: [calendar]: {exc}") from None
 
     @cached_property
     def lifecycle(self) -> Lifecycle:

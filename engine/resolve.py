@@ -64,7 +64,10 @@ class Directory:
     persons: list[Person]
     schools: list[School]
     flags: dict[int, set[str]]  # school id → flag kinds
-    _index: dict[str, list[Person]] = field(default_factory=dict)
+    # (tier, normalised name) → persons. Tier 0: key, name, aliases; 1: position;
+    # 2: organisation. An alias outranks a shared organisation: the organisation's
+    # contact person carries its name as an alias, the staff just work there.
+    _index: dict[tuple[int, str], list[Person]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> Directory:
@@ -77,10 +80,15 @@ class Directory:
             flags,
         )
         for person in directory.persons:
-            names = [person.key, person.name, person.position, person.organisation]
-            for name in (*names, *person.aliases):
-                if name:
-                    directory._index.setdefault(normalise(name), []).append(person)
+            tiers = (
+                [person.key, person.name, *person.aliases],
+                [person.position],
+                [person.organisation],
+            )
+            for tier, names in enumerate(tiers):
+                for name in names:
+                    if name:
+                        directory._index.setdefault((tier, normalise(name)), []).append(person)
         return directory
 
     def schools_for(self, flag: str | None) -> list[School]:
@@ -95,14 +103,22 @@ class Directory:
         for short, full in abbreviations.items():
             if normalise(short) == key:
                 candidates.append(normalise(full))
-        for candidate in candidates:
-            found = {p.key: p for p in self._index.get(candidate, [])}
-            if len(found) == 1:
-                return next(iter(found.values()))
+        for tier in range(3):
+            for candidate in candidates:
+                found = {p.key: p for p in self._index.get((tier, candidate), [])}
+                if len(found) == 1:
+                    return next(iter(found.values()))
+                if found:
+                    return None  # ambiguous at the most specific level: do not guess
         return self._by_initials(key)
 
     def _by_initials(self, key: str) -> Person | None:
-        match = _INITIALS.match(key)
+        """ "Е.А. Краснова", "Петрову А.С." — anywhere in the text, surname in any case.
+
+        Documents name people in the case the sentence needs ("возложить на Петрову
+        А.С."), so surnames are compared by stem: equal but for the last two letters.
+        """
+        match = _INITIALS.search(normalise(key).replace("ё", "е"))
         if not match:
             return None
         if match.group(3):
@@ -114,12 +130,19 @@ class Directory:
             parts = normalise(person.name).split()
             if (
                 len(parts) >= 3
-                and parts[0] == surname
+                and _same_surname(parts[0], surname)
                 and parts[1][0] == first
-                and (parts[2][0] == middle)
+                and parts[2][0] == middle
             ):
                 found.append(person)
         return found[0] if len(found) == 1 else None
+
+
+def _same_surname(stored: str, written: str) -> bool:
+    if stored == written:
+        return True
+    stem = min(len(stored), len(written)) - 2
+    return stem >= 3 and stored[:stem] == written[:stem] and abs(len(stored) - len(written)) <= 2
 
 
 def section_flag(titles: Iterable[str]) -> str | None:

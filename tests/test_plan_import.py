@@ -1,0 +1,159 @@
+"""Review and commit of a read plan document: schedules, responsibles, tasks, re-import."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from sqlmodel import Session, select
+
+from engine.app import App
+from engine.db import session_scope
+from engine.directory import import_people
+from engine.events import event_dates, import_events
+from engine.importers.document import SourceDocument, SourceRow, SourceSection
+from engine.models import Measure, Plan, Task
+from engine.plan_import import Review, commit, reexpand_events, review
+from engine.schools import import_schools
+from tests.conftest import EXAMPLES
+
+TODAY = date(2026, 11, 25)
+PERIOD = (date(2026, 9, 1), date(2027, 8, 31))
+
+
+def _row(number: str, title: str, deadline: str, responsible: str, section: int = 0) -> SourceRow:
+    return SourceRow(location=f"строка {10 + int(number)}", section=section, number=number,
+                     title=title, deadline=deadline, responsible=responsible,
+                     expected_result=f"Результат {number}")
+
+
+def _document(rows: list[SourceRow] | None = None) -> SourceDocument:
+    return SourceDocument(
+        source_name="plan.txt",
+        title="План мероприятий по обеспечению объективности",
+        issuer="Комитет по образованию",
+        order_number="212",
+        order_date=date(2026, 8, 28),
+        period_text="2026-2027 учебный год",
+        period=PERIOD,
+        controller_text="Петрову А.С.",
+        sections=[SourceSection("строка 9", "1. Муниципальный уровень"),
+                  SourceSection("строка 20", "Помощь школам с признаками необъективности")],
+        rows=rows if rows is not None else [
+            _row("1", "Выявление зон риска", "Октябрь-ноябрь 2026", "РМК"),
+            _row("2", "Программы помощи", "До 30 декабря 2026 г.", "МКУ «Районный методический кабинет»"),
+            _row("3", "Контроль планов ОО", "Ежеквартально", "Главный специалист по содержанию образования"),
+            _row("4", "Наблюдение на ВПР", "В соответствии с графиком проведения ВПР", "Руководители ОО"),
+            _row("5", "Перепроверка работ", "По плану МИМС", "Управление делами"),
+            _row("6", "Адресная помощь", "Постоянно", "ОО", section=1),
+        ],
+    )
+
+
+@pytest.fixture
+def loaded(app: App) -> App:
+    with session_scope(app.engine) as session:
+        import_people(session, EXAMPLES / "people.csv")
+        import_schools(session, EXAMPLES / "schools.csv")
+        import_events(session, EXAMPLES / "events.csv")
+        session.commit()
+    return app
+
+
+def _review(app: App, session: Session, doc: SourceDocument, raw: bytes = b"v1") -> Review:
+    return review(session, doc, raw, app.calendar, event_dates(session), "quarterly", TODAY)
+
+
+def test_review_reads_every_measure(loaded: App) -> None:
+    with session_scope(loaded.engine) as session:
+        result = _review(loaded, session, _document())
+        plan_count = len(session.exec(select(Plan)).all())
+    assert plan_count == 0  # a review writes nothing
+    data = result.as_json()
+    assert data["plan"]["period"] == ["2026-09-01", "2027-08-31"]
+    assert data["plan"]["order_date"] == "2026-08-28"
+    measures = {m["number"]: m for m in data["measures"]}
+    assert [measures[n]["schedule"]["kind"] for n in "123456"] == [
+        "window", "once", "recurring", "event", "unscheduled", "continuous"]
+    assert measures["1"]["schedule"]["occurrences"] == [{"start": "2026-10-01", "due": "2026-11-30"}]
+    assert measures["3"]["schedule"]["cadence"] == "quarterly"
+    assert len(measures["3"]["schedule"]["occurrences"]) == 4
+    assert [o["due"] for o in measures["4"]["schedule"]["occurrences"]] == ["2027-04-13", "2027-04-20"]
+    assert measures["1"]["responsible"] == ["Иванова Мария Петровна"]
+    assert measures["2"]["responsible"] == ["Иванова Мария Петровна"]
+    assert measures["3"]["responsible"] == ["Лебедев Павел Андреевич"]
+    assert measures["4"]["responsible"] == ["все ОО (3)"]
+    assert measures["4"]["tasks"] == 6  # two ВПР dates x three schools
+    assert measures["6"]["responsible"] == ["все ОО с признаками необъективности (1)"]
+    assert measures["1"]["problems"] == []
+    assert any("Управление делами" in p for p in measures["5"]["problems"])
+    assert measures["5"]["problems"] and measures["5"]["tasks"] == 1
+    assert any("№ 5" in p for p in data["problems"])
+    assert result.controller_id is not None
+
+
+def test_commit_then_same_document_changes_nothing(loaded: App) -> None:
+    with session_scope(loaded.engine) as session:
+        outcome = commit(session, _review(loaded, session, _document()), "planned",
+                         loaded.clock.now())
+        assert outcome.created and outcome.measures == 6
+        tasks = session.exec(select(Task)).all()
+        assert len(tasks) == outcome.tasks.created == 1 + 1 + 4 + 6 + 1 + 4
+        again = _review(loaded, session, _document())
+        assert again.unchanged and again.existing is not None
+        assert commit(session, again, "planned", loaded.clock.now()).tasks.created == 0
+        assert len(session.exec(select(Task)).all()) == len(tasks)
+        assert len(session.exec(select(Plan)).all()) == 1
+
+
+def test_edited_document_updates_tasks_and_keeps_their_state(loaded: App) -> None:
+    with session_scope(loaded.engine) as session:
+        commit(session, _review(loaded, session, _document()), "planned", loaded.clock.now())
+        task_1 = session.exec(select(Task).join(Measure).where(Measure.number == "1")).one()
+        task_2 = session.exec(select(Task).join(Measure).where(Measure.number == "2")).one()
+    assert task_1.id is not None and task_2.id is not None
+    loaded.lifecycle.fire(loaded.engine, task_1.id, "start", "ivanova")
+    loaded.lifecycle.fire(loaded.engine, task_2.id, "start", "ivanova")
+    doc = _document()
+    rows = [replace(doc.rows[0], deadline="Октябрь-декабрь 2026")]  # moved
+    rows += [r for r in doc.rows[2:]]  # № 2 removed (it has history)
+    rows.append(_row("7", "Новое мероприятие", "Март 2027", "РМК"))
+    edited = replace(doc, rows=rows)
+    with session_scope(loaded.engine) as session:
+        result = _review(loaded, session, edited, raw=b"v2")
+        assert not result.unchanged and result.existing is not None
+        assert result.diff == {
+            "added": ["№ 7 Новое мероприятие"],
+            "removed": ["№ 2 Программы помощи"],
+            "changed": ["№ 1: deadline_phrase"],
+        }
+        outcome = commit(session, result, "planned", loaded.clock.now())
+        assert not outcome.created
+        assert outcome.tasks.created == 1 and outcome.tasks.updated == 1
+        assert outcome.tasks.kept == [task_2.id]
+        moved = session.get(Task, task_1.id)
+        assert moved is not None
+        assert (moved.state, moved.due_date) == ("in_progress", date(2026, 12, 31))
+        kept = session.get(Task, task_2.id)
+        assert kept is not None and kept.state == "in_progress"
+        gone = session.exec(select(Measure).where(Measure.number == "2")).one()
+        assert "удалено из документа" in gone.problems[-1]
+        assert len(session.exec(select(Plan)).all()) == 1
+
+
+def test_event_bound_tasks_follow_the_calendar(loaded: App, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with session_scope(loaded.engine) as session:
+        commit(session, _review(loaded, session, _document()), "planned", loaded.clock.now())
+    path = tmp_path / "events.csv"
+    path.write_text("name,kind,subject,grade,date\n"
+                    "ВПР по русскому языку,ВПР,русский язык,5,2027-04-14\n", encoding="utf-8")
+    with session_scope(loaded.engine) as session:
+        import_events(session, path)
+        changes = reexpand_events(session, loaded.calendar, event_dates(session), "quarterly",
+                                  "planned", loaded.clock.now())
+        session.commit()
+        assert (changes.created, changes.updated, changes.removed) == (0, 3, 3)
+        measure = session.exec(select(Measure).where(Measure.number == "4")).one()
+        dues = {t.due_date for t in session.exec(select(Task).where(Task.measure_id == measure.id))}
+        assert dues == {date(2027, 4, 14)}

@@ -1,0 +1,117 @@
+"""The working-day calendar against real decreed transfers of 2025–2027."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import holidays
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.workcalendar import WorkCalendar
+
+RU = WorkCalendar()
+
+
+def test_decreed_transfers_of_2026_and_2027() -> None:
+    assert RU.is_working_day(date(2027, 2, 20))  # Saturday worked for Monday 22 February
+    assert not RU.is_working_day(date(2027, 2, 22))
+    assert not RU.is_working_day(date(2026, 12, 31))  # Thursday off, moved from 4 January
+    assert not RU.is_working_day(date(2027, 11, 5))  # Friday off, moved from 2 January
+    assert not RU.is_working_day(date(2026, 1, 9))  # Friday off, moved from 3 January
+    assert RU.is_working_day(date(2026, 12, 30))
+    assert not RU.is_working_day(date(2026, 9, 5))  # an ordinary Saturday
+
+
+def test_the_library_and_the_calendar_agree_on_every_decreed_day() -> None:
+    library = holidays.country_holidays("RU", years=range(2025, 2028))
+    working_saturdays = set(library.weekend_workdays)
+    assert date(2025, 11, 1) in working_saturdays
+    assert all(RU.is_working_day(day) for day in working_saturdays)
+    assert all(not RU.is_working_day(day) for day in library)
+
+
+def test_stepping_over_holiday_weekends() -> None:
+    # 1 January – 10 January 2027 is off; 31 December 2026 too.
+    assert RU.next_working_day(date(2026, 12, 30)) == date(2027, 1, 11)
+    # Thursday 4 November 2027 (holiday) and Friday 5 November (moved day off).
+    assert RU.previous_working_day(date(2027, 11, 8)) == date(2027, 11, 3)
+    # Friday 30 April 2027, then 1–3 May off: 4, 5, 6 May.
+    assert RU.add_working_days(date(2027, 4, 30), 3) == date(2027, 5, 6)
+    assert RU.add_working_days(date(2027, 5, 4), -1) == date(2027, 4, 30)
+    # Backwards into the working Saturday: 23 Feb holiday, 22 Feb moved day off.
+    assert RU.add_working_days(date(2027, 2, 24), -1) == date(2027, 2, 20)
+    assert RU.next_working_day(date(2026, 6, 11)) == date(2026, 6, 15)  # 12 June is Friday
+
+
+def test_zero_working_days_is_the_day_or_the_next_working_day() -> None:
+    assert RU.add_working_days(date(2027, 4, 30), 0) == date(2027, 4, 30)
+    assert RU.add_working_days(date(2027, 5, 1), 0) == date(2027, 5, 4)
+    assert RU.on_or_before(date(2027, 5, 1)) == date(2027, 4, 30)
+    assert RU.on_or_before(date(2027, 5, 4)) == date(2027, 5, 4)
+
+
+def test_working_days_between_counts_the_steps() -> None:
+    assert RU.working_days_between(date(2027, 4, 30), date(2027, 5, 6)) == 3
+    assert RU.working_days_between(date(2027, 5, 6), date(2027, 4, 30)) == -3
+    assert RU.working_days_between(date(2027, 5, 6), date(2027, 5, 6)) == 0
+    # December 2026: 23 weekdays, of which 31 December is off.
+    assert RU.working_days_between(date(2026, 11, 30), date(2026, 12, 31)) == 22
+
+
+@given(
+    st.dates(date(2025, 1, 1), date(2027, 12, 31)),
+    st.integers(-40, 40),
+)
+def test_adding_and_counting_working_days_are_inverse(day: date, n: int) -> None:
+    target = RU.add_working_days(day, n)
+    assert RU.is_working_day(target)
+    if n != 0 and RU.is_working_day(day):
+        assert RU.working_days_between(day, target) == n
+    if n > 0:
+        assert target > day
+    elif n < 0:
+        assert target < day
+    else:
+        assert target >= day
+
+
+def test_extra_holidays_from_the_configuration() -> None:
+    calendar = WorkCalendar(extra_holidays=[date(2026, 9, 1), date(2027, 2, 20)])
+    assert not calendar.is_working_day(date(2026, 9, 1))
+    assert calendar.holiday_name(date(2026, 9, 1)) is not None
+    assert calendar.add_working_days(date(2026, 8, 31), 1) == date(2026, 9, 2)
+    assert not calendar.is_working_day(date(2027, 2, 20))  # the decreed Saturday, cancelled
+    assert calendar.previous_working_day(date(2027, 2, 24)) == date(2027, 2, 19)
+    assert RU.is_working_day(date(2026, 9, 1))  # the corrections are not shared
+
+
+def test_extra_working_days_from_the_configuration() -> None:
+    calendar = WorkCalendar(extra_working_days=[date(2026, 9, 5), date(2026, 11, 4)])
+    assert calendar.is_working_day(date(2026, 9, 5))  # a Saturday
+    assert calendar.add_working_days(date(2026, 9, 4), 1) == date(2026, 9, 5)
+    assert calendar.is_working_day(date(2026, 11, 4))  # a holiday made a working day
+    assert calendar.working_days_between(date(2026, 9, 4), date(2026, 9, 7)) == 2
+
+
+def test_six_day_week() -> None:
+    calendar = WorkCalendar(six_day_week=True)
+    assert calendar.is_working_day(date(2026, 9, 5))  # Saturday
+    assert not calendar.is_working_day(date(2026, 9, 6))  # Sunday
+    assert not calendar.is_working_day(date(2026, 5, 9))  # Victory Day on a Saturday
+    assert not calendar.is_working_day(date(2027, 1, 2))
+    assert calendar.next_working_day(date(2026, 9, 4)) == date(2026, 9, 5)
+    assert calendar.working_days_between(date(2026, 9, 6), date(2026, 9, 13)) == 6
+
+
+def test_a_day_both_off_and_on_is_refused() -> None:
+    with pytest.raises(ValueError, match="2026-09-01"):
+        WorkCalendar(extra_holidays=[date(2026, 9, 1)], extra_working_days=[date(2026, 9, 1)])
+
+
+def test_years_outside_the_corrections_load_on_demand() -> None:
+    calendar = WorkCalendar(extra_holidays=[date(2026, 9, 1)])
+    assert not calendar.is_working_day(date(2025, 11, 3))  # Monday off, moved from 1 November
+    assert calendar.is_working_day(date(2025, 11, 1))
+    assert calendar.add_working_days(date(2025, 12, 30), 1) == date(2026, 1, 12)
