@@ -1,5 +1,7 @@
-"""Plan documents → Plan, Sections, Measures and Tasks.
+"""Plan documents → the neutral :class:`~engine.importers.document.SourceDocument`.
 
-Today: the CSV template (:mod:`engine.importers.csv_template`). The text-table, DOCX and
-XLSX importers and the Russian deadline grammar come with issue 3.
+``readers.read_document`` picks the reader by file type: text tables as exported from
+Word (``text_table``), DOCX (``docx_table``), XLSX and CSV in the template
+(``sheet``). All of them produce blocks that ``tables.assemble`` turns into rows,
+sections and metadata, so every format imports to the same result.
 """
