@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,6 +39,12 @@ app.add_typer(people_app, name="people")
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
+schedule_app = typer.Typer(help="Deadline phrases and their dates.", no_args_is_help=True)
+events_app = typer.Typer(help="The assessment calendar (ВПР, НИКО, ГИА).", no_args_is_help=True)
+schools_app = typer.Typer(help="The schools directory and risk flags.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
+app.add_typer(events_app, name="events")
+app.add_typer(schools_app, name="schools")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -95,24 +102,154 @@ def init(ctx: typer.Context) -> None:
 @app.command("import")
 def import_plan(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Plan in the CSV template (see README).")],
+    file: Annotated[Path, typer.Argument(help="Plan document: .txt table, .docx, .xlsx or .csv.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the review only; write nothing.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The review as JSON (for machines).")
+    ] = False,
 ) -> None:
-    """Import a plan: its measures become tasks. The same file twice changes nothing."""
-    from engine.importers.csv_template import import_plan_csv
+    """Import a plan: every measure with its parsed deadline, responsible and tasks.
+
+    Shows a review in Russian (every measure, its schedule, first due dates, responsible
+    persons, problems). Without --dry-run the plan is written in one transaction; the same
+    document again changes nothing, an edited one updates the plan keeping task states.
+    """
+    from engine.events import event_dates
+    from engine.importers.readers import read_document
+    from engine.plan_import import commit, review
+    from engine.review_view import render_review
+
+    state = _app(ctx)
+    document = read_document(file)
+    raw = file.read_bytes()
+    with session_scope(state.ready_engine()) as session:
+        result = review(
+            session,
+            document,
+            raw,
+            state.calendar,
+            event_dates(session),
+            state.config["schedule.continuous_cadence"],
+            local_date(state.clock, state.config.timezone),
+        )
+        outcome = (
+            None if dry_run else commit(session, result, state.workflow.initial, state.clock.now())
+        )
+    if as_json:
+        data = result.as_json()
+        if outcome is not None:
+            data["imported"] = {
+                "plan_id": outcome.plan.id,
+                "created": outcome.created,
+                "tasks_created": outcome.tasks.created,
+                "tasks_updated": outcome.tasks.updated,
+                "tasks_removed": outcome.tasks.removed,
+                "tasks_kept": outcome.tasks.kept,
+            }
+        _print_json(data)
+        return
+    render_review(out, result, dry_run)
+    if outcome is not None and not result.unchanged:
+        t = outcome.tasks
+        verb = "загружен как план" if outcome.created else "обновлён: план"
+        out.print(
+            f"{file}: {verb} {outcome.plan.id}; задач создано {t.created}, "
+            f"изменено {t.updated}, удалено {t.removed}"
+            + (f", оставлено с историей {len(t.kept)}" if t.kept else "")
+            + "."
+        )
+
+
+@schedule_app.command("explain")
+def schedule_explain(
+    ctx: typer.Context,
+    phrase: Annotated[str, typer.Argument(help="A deadline phrase, e.g. 'Октябрь-ноябрь 2021'.")],
+    period: Annotated[
+        str, typer.Option("--period", help="The plan's period: YYYY-MM-DD:YYYY-MM-DD.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show how a deadline phrase is understood: kind, cadence, event offset, dates."""
+    from engine.events import event_dates
+    from engine.review_view import CADENCE_NAMES, KIND_NAMES
+    from engine.schedule import occurrences, parse_deadline, schedule_json
+
+    state = _app(ctx)
+    try:
+        first, last = (date.fromisoformat(part) for part in period.split(":"))
+    except ValueError:
+        raise MeasuresError(f"--period: expected YYYY-MM-DD:YYYY-MM-DD, got {period!r}") from None
+    try:
+        with session_scope(state.ready_engine()) as session:
+            events = event_dates(session)
+    except MeasuresError:
+        events = []  # no database yet: explain works without the event calendar
+    schedule = parse_deadline(phrase, (first, last))
+    dated = occurrences(
+        schedule, (first, last), state.calendar, events, state.config["schedule.continuous_cadence"]
+    )
+    data = schedule_json(schedule, dated)
+    if as_json:
+        _print_json(data)
+        return
+    out.print(f"Вид срока: {KIND_NAMES.get(schedule.kind, schedule.kind)} ({schedule.kind})")
+    if schedule.cadence:
+        out.print(f"Периодичность: {CADENCE_NAMES.get(schedule.cadence, schedule.cadence)}")
+    if schedule.event:
+        out.print(f"Привязка к процедурам: {schedule.event.offset_working_days:+d} рабочих дней")
+    for occurrence in dated:
+        start = f"{occurrence.start:%d.%m.%Y} – " if occurrence.start else "до "
+        out.print(f"  {start}{occurrence.due:%d.%m.%Y}")
+    for problem in schedule.problems:
+        err.print(Text(f"Замечание: {problem}", style="red"))
+
+
+@events_app.command("import")
+def events_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV with columns name,kind,subject,grade,date.")],
+) -> None:
+    """Replace the assessment calendar (ВПР, НИКО, ГИА); event-bound tasks follow it."""
+    from engine.events import event_dates, import_events
+    from engine.plan_import import reexpand_events
 
     state = _app(ctx)
     with session_scope(state.ready_engine()) as session:
-        result = import_plan_csv(session, file, state.clock.now())
-    if result.already_imported:
-        out.print(
-            f"{file}: already imported as plan {result.plan.id} «{result.plan.title}»; "
-            "nothing changed."
+        summary = import_events(session, file)
+        changes = reexpand_events(
+            session,
+            state.calendar,
+            event_dates(session),
+            state.config["schedule.continuous_cadence"],
+            state.workflow.initial,
+            state.clock.now(),
         )
-    else:
-        out.print(
-            f"{file}: plan {result.plan.id} «{result.plan.title}»: "
-            f"{result.measures} measures, {result.tasks} tasks."
-        )
+        session.commit()
+    out.print(
+        f"{file}: событий добавлено {summary.added}, удалено {summary.removed}, без изменений "
+        f"{summary.unchanged}; задач создано {changes.created}, перенесено {changes.updated}, "
+        f"удалено {changes.removed}."
+    )
+
+
+@schools_app.command("import")
+def schools_import(
+    ctx: typer.Context,
+    file: Annotated[
+        Path, typer.Argument(help="CSV with columns key,name,short_name,email,head,aliases,flags.")
+    ],
+) -> None:
+    """Add or update schools (by key) with their heads, aliases and risk flags."""
+    from engine.schools import import_schools
+
+    state = _app(ctx)
+    with session_scope(state.ready_engine()) as session:
+        summary = import_schools(session, file)
+    out.print(
+        f"{file}: {summary.created} new, {summary.updated} updated, {summary.flags} risk flags."
+    )
 
 
 @people_app.command("import")

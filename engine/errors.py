@@ -10,8 +10,11 @@ person, so each message must say what was wrong and what was expected::
     ├── DatabaseError          the database cannot be used (missing schema, too new, ...)
     ├── InputError             a user-supplied file (people CSV, plan CSV) has a bad row
     ├── NotFound (LookupError) a task, person or plan id that does not exist
-    └── TransitionRefused      an event cannot be fired by this person now
-        └── Conflict           somebody else changed the task first
+    ├── TransitionRefused      an event cannot be fired by this person now
+    │   └── Conflict           somebody else changed the task first
+    └── MailError              (notifications.mailers) a message could not be delivered
+        ├── TransientMailError     retry later: connection, timeout, 4xx
+        └── PermanentMailError     give up: 5xx, refused recipient
 
 Database and driver errors are translated at the boundary (``raise ... from None``) so
 no SQLAlchemy traceback reaches a person.

@@ -21,6 +21,7 @@ class Cli:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("MEASURES_")}
         self.env["MEASURES_CONFIG"] = str(write_config(folder, url))
         self.env["MEASURES_NOW"] = "2026-11-25T10:00"
+        self.env["COLUMNS"] = "250"  # rich wraps tables to the terminal width
 
     def __call__(self, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
@@ -54,7 +55,9 @@ def loaded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     template = Cli(folder, f"sqlite:///{folder / 'data' / 'measures.db'}")
     template("init")
     template("people", "import", str(EXAMPLES / "people.csv"))
-    template("import", str(EXAMPLES / "plan.csv"))
+    template("schools", "import", str(EXAMPLES / "schools.csv"))
+    template("events", "import", str(EXAMPLES / "events.csv"))
+    template("import", str(EXAMPLES / "plan.txt"))
     return folder / "data" / "measures.db"
 
 
@@ -93,20 +96,22 @@ def test_commands_before_init_say_what_to_do(cli: Cli) -> None:
 
 
 def test_init_imports_and_filters(loaded: Cli) -> None:
-    again = loaded("import", str(EXAMPLES / "plan.csv"))
-    assert "already imported as plan 1" in again.stdout
+    again = loaded("import", str(EXAMPLES / "plan.txt"))
+    assert "Этот документ уже загружен (план 1): изменений нет." in again.stdout
     rows = loaded.json("tasks")
-    assert isinstance(rows, list) and len(rows) == 6
+    assert isinstance(rows, list) and len(rows) == 33
     assert {r["state"] for r in rows} == {"planned"}
-    overdue = loaded.json("tasks", "--overdue")
-    assert [r["measure_number"] for r in overdue] == ["5", "1"]  # by due date
+    overdue = loaded.json("tasks", "--overdue")  # on 25.11.2026, by due date
+    assert [r["measure_number"] for r in overdue] == ["4", "8", "8", "8", "7", "7", "7"]
+    assert {r["due_date"] for r in overdue} == {"2026-09-30", "2026-10-01"}
     mine = loaded.json("tasks", "--person", "kuznetsov")
-    assert [r["measure_number"] for r in mine] == ["5", "6"]
-    supervised = loaded.json("tasks", "--person", "lebedev")
-    assert sorted(r["measure_number"] for r in supervised) == ["3", "4"]
+    assert sorted(r["measure_number"] for r in mine) == ["5", "5", "7", "8", "8", "8", "8", "9"]
+    lebedev = loaded.json("tasks", "--person", "lebedev")
+    assert sorted(r["measure_number"] for r in lebedev) == ["3", "4", "4", "4", "4"]
+    assert {r["supervisor"] for r in rows} == {"petrova"}  # the plan's controller
     assert loaded.json("tasks", "--plan", "2") == []
     table = loaded("tasks").stdout
-    assert "Запланировано" in table and "6 task(s)." in table
+    assert "Запланировано" in table and "33 task(s)." in table
 
 
 def test_fire_history_and_audit(loaded: Cli) -> None:
@@ -205,30 +210,55 @@ def test_workflow_show(cli: Cli) -> None:
     assert "verify" in rules and "admin" in rules
 
 
-def test_plan_csv_errors_import_nothing(loaded: Cli, tmp_path: Path) -> None:
-    bad = tmp_path / "bad.csv"
-    bad.write_text(
-        "# title = План\n# order = сто от вчера\n"
-        "section,number,title,deadline,responsible,supervisor,expected_result\n"
-        "Раздел,1,Мероприятие,30.12.2026,ivanova,,\n"
-        "Раздел,2,Мероприятие,2026-12-30,Неизвестный Н. Н.,,\n",
-        encoding="utf-8",
-    )
-    result = loaded("import", str(bad), ok=False)
-    assert "bad.csv:2: order: expected 'NUMBER от YYYY-MM-DD'" in result.stderr
-    assert "bad.csv:4: deadline: expected YYYY-MM-DD, got '30.12.2026'" in result.stderr
-    assert "bad.csv:5: responsible: no person 'Неизвестный Н. Н.'" in result.stderr
-    assert len(loaded.json("tasks")) == 6  # type: ignore[arg-type]
+def test_unreadable_plans_import_nothing(loaded: Cli, tmp_path: Path) -> None:
+    prose = tmp_path / "prose.txt"
+    prose.write_text("Просто текст без таблицы\n", encoding="utf-8")
+    result = loaded("import", str(prose), ok=False)
+    assert "prose.txt: no plan table found" in result.stderr
+    other = tmp_path / "plan.pdf"
+    other.write_bytes(b"%PDF-1.4")
+    result = loaded("import", str(other), ok=False)
+    assert "unsupported file type '.pdf'; expected one of .csv, .docx, .txt, .xlsx" in result.stderr
+    assert len(loaded.json("tasks")) == 33  # type: ignore[arg-type]
 
 
-def test_responsible_resolved_by_alias_and_name(loaded: Cli, tmp_path: Path) -> None:
-    plan = tmp_path / "alias.csv"
-    plan.write_text(
-        "# title = Второй план\n# period = 2026-09-01..2027-08-31\n"
-        "section,number,title,deadline,responsible,supervisor,expected_result\n"
-        ",1,Мероприятие,2027-03-01,РМК,Петрова Анна Сергеевна,\n",
-        encoding="utf-8",
+def test_dry_run_review_and_json(cli: Cli, tmp_path: Path) -> None:
+    cli("init")
+    cli("people", "import", str(EXAMPLES / "people.csv"))
+    review = cli("import", str(EXAMPLES / "plan.txt"), "--dry-run").stdout
+    assert "Мероприятий: 9" in review and "в базу ничего не записано" in review
+    assert "Ежеквартально" in review and "Иванова Мария Петровна" in review
+    data = cli.json("import", str(EXAMPLES / "plan.txt"), "--dry-run")
+    assert isinstance(data, dict)
+    assert data["plan"]["order_number"] == "212" and data["plan"]["order_date"] == "2026-08-28"
+    assert [m["number"] for m in data["measures"]] == [str(n) for n in range(1, 10)]
+    first = data["measures"][0]
+    assert set(first) >= {
+        "number",
+        "title",
+        "deadline_phrase",
+        "schedule",
+        "responsible",
+        "problems",
+    }
+    assert first["schedule"]["kind"] == "window"
+    # No schools in the directory yet: the fan-out measures say so.
+    assert any("нет школ" in p for p in data["problems"])
+    assert cli.json("tasks") == []
+
+
+def test_schedule_explain(cli: Cli) -> None:
+    data = cli.json(
+        "schedule", "explain", "Октябрь-ноябрь 2021", "--period", "2021-09-01:2022-08-31"
     )
-    loaded("import", str(plan))
-    (row,) = loaded.json("tasks", "--plan", "2")  # type: ignore[misc]
-    assert (row["responsible"], row["supervisor"]) == ("ivanova", "petrova")
+    assert data == {
+        "kind": "window",
+        "cadence": None,
+        "event": None,
+        "occurrences": [{"start": "2021-10-01", "due": "2021-11-30"}],
+        "problems": [],
+    }
+    text = cli("schedule", "explain", "Ежеквартально", "--period", "2022-09-01:2023-08-31")
+    assert "ежеквартально" in text.stdout
+    bad = cli("schedule", "explain", "x", "--period", "2022-09-01", ok=False)
+    assert "--period: expected YYYY-MM-DD:YYYY-MM-DD" in bad.stderr

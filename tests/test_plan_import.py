@@ -23,9 +23,15 @@ PERIOD = (date(2026, 9, 1), date(2027, 8, 31))
 
 
 def _row(number: str, title: str, deadline: str, responsible: str, section: int = 0) -> SourceRow:
-    return SourceRow(location=f"строка {10 + int(number)}", section=section, number=number,
-                     title=title, deadline=deadline, responsible=responsible,
-                     expected_result=f"Результат {number}")
+    return SourceRow(
+        location=f"строка {10 + int(number)}",
+        section=section,
+        number=number,
+        title=title,
+        deadline=deadline,
+        responsible=responsible,
+        expected_result=f"Результат {number}",
+    )
 
 
 def _document(rows: list[SourceRow] | None = None) -> SourceDocument:
@@ -38,13 +44,32 @@ def _document(rows: list[SourceRow] | None = None) -> SourceDocument:
         period_text="2026-2027 учебный год",
         period=PERIOD,
         controller_text="Петрову А.С.",
-        sections=[SourceSection("строка 9", "1. Муниципальный уровень"),
-                  SourceSection("строка 20", "Помощь школам с признаками необъективности")],
-        rows=rows if rows is not None else [
+        sections=[
+            SourceSection("строка 9", "1. Муниципальный уровень"),
+            SourceSection("строка 20", "Помощь школам с признаками необъективности"),
+        ],
+        rows=rows
+        if rows is not None
+        else [
             _row("1", "Выявление зон риска", "Октябрь-ноябрь 2026", "РМК"),
-            _row("2", "Программы помощи", "До 30 декабря 2026 г.", "МКУ «Районный методический кабинет»"),
-            _row("3", "Контроль планов ОО", "Ежеквартально", "Главный специалист по содержанию образования"),
-            _row("4", "Наблюдение на ВПР", "В соответствии с графиком проведения ВПР", "Руководители ОО"),
+            _row(
+                "2",
+                "Программы помощи",
+                "До 30 декабря 2026 г.",
+                "МКУ «Районный методический кабинет»",
+            ),
+            _row(
+                "3",
+                "Контроль планов ОО",
+                "Ежеквартально",
+                "Главный специалист по содержанию образования",
+            ),
+            _row(
+                "4",
+                "Наблюдение на ВПР",
+                "В соответствии с графиком проведения ВПР",
+                "Руководители ОО",
+            ),
             _row("5", "Перепроверка работ", "По плану МИМС", "Управление делами"),
             _row("6", "Адресная помощь", "Постоянно", "ОО", section=1),
         ],
@@ -75,11 +100,22 @@ def test_review_reads_every_measure(loaded: App) -> None:
     assert data["plan"]["order_date"] == "2026-08-28"
     measures = {m["number"]: m for m in data["measures"]}
     assert [measures[n]["schedule"]["kind"] for n in "123456"] == [
-        "window", "once", "recurring", "event", "unscheduled", "continuous"]
-    assert measures["1"]["schedule"]["occurrences"] == [{"start": "2026-10-01", "due": "2026-11-30"}]
+        "window",
+        "once",
+        "recurring",
+        "event",
+        "unscheduled",
+        "continuous",
+    ]
+    assert measures["1"]["schedule"]["occurrences"] == [
+        {"start": "2026-10-01", "due": "2026-11-30"}
+    ]
     assert measures["3"]["schedule"]["cadence"] == "quarterly"
     assert len(measures["3"]["schedule"]["occurrences"]) == 4
-    assert [o["due"] for o in measures["4"]["schedule"]["occurrences"]] == ["2027-04-13", "2027-04-20"]
+    assert [o["due"] for o in measures["4"]["schedule"]["occurrences"]] == [
+        "2027-04-13",
+        "2027-04-20",
+    ]
     assert measures["1"]["responsible"] == ["Иванова Мария Петровна"]
     assert measures["2"]["responsible"] == ["Иванова Мария Петровна"]
     assert measures["3"]["responsible"] == ["Лебедев Павел Андреевич"]
@@ -95,8 +131,9 @@ def test_review_reads_every_measure(loaded: App) -> None:
 
 def test_commit_then_same_document_changes_nothing(loaded: App) -> None:
     with session_scope(loaded.engine) as session:
-        outcome = commit(session, _review(loaded, session, _document()), "planned",
-                         loaded.clock.now())
+        outcome = commit(
+            session, _review(loaded, session, _document()), "planned", loaded.clock.now()
+        )
         assert outcome.created and outcome.measures == 6
         tasks = session.exec(select(Task)).all()
         assert len(tasks) == outcome.tasks.created == 1 + 1 + 4 + 6 + 1 + 4
@@ -146,12 +183,20 @@ def test_event_bound_tasks_follow_the_calendar(loaded: App, tmp_path) -> None:  
     with session_scope(loaded.engine) as session:
         commit(session, _review(loaded, session, _document()), "planned", loaded.clock.now())
     path = tmp_path / "events.csv"
-    path.write_text("name,kind,subject,grade,date\n"
-                    "ВПР по русскому языку,ВПР,русский язык,5,2027-04-14\n", encoding="utf-8")
+    path.write_text(
+        "name,kind,subject,grade,date\nВПР по русскому языку,ВПР,русский язык,5,2027-04-14\n",
+        encoding="utf-8",
+    )
     with session_scope(loaded.engine) as session:
         import_events(session, path)
-        changes = reexpand_events(session, loaded.calendar, event_dates(session), "quarterly",
-                                  "planned", loaded.clock.now())
+        changes = reexpand_events(
+            session,
+            loaded.calendar,
+            event_dates(session),
+            "quarterly",
+            "planned",
+            loaded.clock.now(),
+        )
         session.commit()
         assert (changes.created, changes.updated, changes.removed) == (0, 3, 3)
         measure = session.exec(select(Measure).where(Measure.number == "4")).one()
