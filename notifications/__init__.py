@@ -1,0 +1,60 @@
+"""Letters of the committee: what they are about, how they read, how they leave.
+
+The daemon decides *that* a letter is due and stores it in the outbox; this package
+renders it (:func:`render`), turns it into an email (:func:`build_message`) and delivers
+it through a :class:`Mailer`. Nothing here touches the database or reads the clock.
+"""
+
+from __future__ import annotations
+
+from notifications.mailers import (
+    TRANSIENT_ERRORS,
+    Mailer,
+    MailError,
+    PermanentMailError,
+    RecordingMailer,
+    SmtpMailer,
+    SpoolMailer,
+    TransientMailError,
+    build_message,
+    make_message_id,
+)
+from notifications.messages import Digest, DigestLine, TaskNotice
+from notifications.render import (
+    DIGEST_TEMPLATES,
+    NOTICE_TEMPLATES,
+    TEMPLATES,
+    RenderedMessage,
+    format_date_long,
+    format_date_numeric,
+    format_date_short,
+    plural_ru,
+    render,
+    working_days,
+)
+
+__all__ = [
+    "DIGEST_TEMPLATES",
+    "NOTICE_TEMPLATES",
+    "TEMPLATES",
+    "TRANSIENT_ERRORS",
+    "Digest",
+    "DigestLine",
+    "MailError",
+    "Mailer",
+    "PermanentMailError",
+    "RecordingMailer",
+    "RenderedMessage",
+    "SmtpMailer",
+    "SpoolMailer",
+    "TaskNotice",
+    "TransientMailError",
+    "build_message",
+    "format_date_long",
+    "format_date_numeric",
+    "format_date_short",
+    "make_message_id",
+    "plural_ru",
+    "render",
+    "working_days",
+]

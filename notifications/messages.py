@@ -1,0 +1,120 @@
+"""What a message is about, as plain values the sweep fills in.
+
+The templates read only these objects, so everything a letter needs is decided before
+rendering: dates are already the committee's local dates and day counts are already
+*working* days. Nothing here reads a clock or the database; the same notice renders the
+same letter on a resend.
+
+Links end up as ``href`` attributes, and a ``javascript:`` URL there would run in a mail
+client's web view, so they are checked once here rather than trusted in every template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urlsplit
+
+
+def _check_url(label: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"link {label!r} is not an absolute http(s) URL: {url!r}")
+
+
+def _check_links(links: Mapping[str, str]) -> None:
+    for label, url in links.items():
+        if not label.strip():
+            raise ValueError(f"link {url!r} has an empty label")
+        _check_url(label, url)
+
+
+@dataclass(frozen=True)
+class TaskNotice:
+    """One letter about one task: a reminder, an overdue notice or an escalation.
+
+    ``step`` is the name of the escalation step that caused the letter (it goes into a
+    header, so a delivered letter can be traced to its ladder rung). ``days_left``,
+    ``days_overdue`` and ``days_waiting`` are working days; each template uses the one
+    that fits it. ``links`` maps a Russian label to a URL, in display order; the first is
+    the main action.
+    """
+
+    task_id: int
+    plan_title: str
+    measure_number: str
+    measure_title: str
+    due: date
+    state_label: str
+    responsible_name: str
+    recipient_name: str
+    recipient_email: str
+    committee_name: str
+    step: str
+    links: Mapping[str, str]
+    target: str = ""
+    expected_result: str = ""
+    supervisor_name: str = ""
+    days_left: int = 0
+    days_overdue: int = 0
+    days_waiting: int = 0
+    reported_on: date | None = None
+    report: str = ""
+
+    def __post_init__(self) -> None:
+        _check_links(self.links)
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    """One task in a digest.
+
+    ``working_days`` depends on the group the line is in: overdue by, left until the
+    due date, or the report waiting for that long — one field, because a line is in
+    exactly one group.
+    """
+
+    task_id: int
+    plan_title: str
+    measure_number: str
+    measure_title: str
+    due: date
+    state_label: str
+    responsible_name: str
+    url: str
+    target: str = ""
+    working_days: int = 0
+
+    def __post_init__(self) -> None:
+        _check_url(f"task {self.task_id}", self.url)
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A periodic summary for one person, covering ``start``..``end`` (one day: equal).
+
+    ``completed`` is what was verified during the period; the weekly summary shows it,
+    the daily digest does not.
+    """
+
+    recipient_name: str
+    recipient_email: str
+    committee_name: str
+    start: date
+    end: date
+    overdue: tuple[DigestLine, ...] = ()
+    due_soon: tuple[DigestLine, ...] = ()
+    awaiting_verification: tuple[DigestLine, ...] = ()
+    completed: tuple[DigestLine, ...] = ()
+    links: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"digest period ends ({self.end}) before it starts ({self.start})")
+        _check_links(self.links)
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there is nothing to tell; the daemon should not send such a digest."""
+        return not (self.overdue or self.due_soon or self.awaiting_verification or self.completed)

@@ -1,0 +1,177 @@
+"""Russian letters from templates: a subject, a plain-text part and an HTML part.
+
+Each letter is a pair of templates, ``NAME.txt`` and ``NAME.html``. The subject is the
+``{% block subject %}`` of the ``.txt`` template: it is written once, next to the text it
+summarises, and rendered on its own (whitespace collapsed to one line, so a template can
+never put a line break into the header). Both bodies then get the rendered ``subject``.
+
+Undefined variables are errors (``StrictUndefined``): a letter with a silently empty due
+date is worse than a failed render that the tests catch. The HTML part is autoescaped; the
+text part is not, since it is not markup.
+
+Task templates take ``notice`` (:class:`~notifications.messages.TaskNotice`); digest
+templates take ``digest`` (:class:`~notifications.messages.Digest`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+#: Templates about one task; the context is ``{"notice": TaskNotice}``.
+NOTICE_TEMPLATES = frozenset(
+    {
+        "reminder",
+        "due_today",
+        "overdue",
+        "escalation_supervisor",
+        "escalation_head",
+        "verification_waiting",
+    }
+)
+#: Periodic summaries; the context is ``{"digest": Digest}``.
+DIGEST_TEMPLATES = frozenset({"daily_digest", "weekly_summary"})
+TEMPLATES = NOTICE_TEMPLATES | DIGEST_TEMPLATES
+
+_MONTHS_GENITIVE = (
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+)
+_WEEKDAYS_SHORT = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
+_WORKING_DAY_FORMS = ("рабочий день", "рабочих дня", "рабочих дней")
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A letter in words, not yet an email: the outbox stores it, build_message wraps it."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def _as_date(value: date, filter_name: str) -> date:
+    # None reaches a filter when a notice lacks an optional date the template needs;
+    # StrictUndefined cannot see that, so say which date is missing here.
+    if not isinstance(value, date):
+        raise TypeError(f"{filter_name} needs a date, got {value!r}")
+    return value
+
+
+def format_date_long(value: date) -> str:
+    """«30 ноября 2026 г.» — the form of official letters."""
+    day = _as_date(value, "format_date_long")
+    return f"{day.day} {_MONTHS_GENITIVE[day.month - 1]} {day.year} г."
+
+
+def format_date_short(value: date) -> str:
+    """«пн, 30.11.2026» — for lists, where the weekday helps to plan the week."""
+    day = _as_date(value, "format_date_short")
+    return f"{_WEEKDAYS_SHORT[day.weekday()]}, {day:%d.%m.%Y}"
+
+
+def format_date_numeric(value: date) -> str:
+    """«30.11.2026» — for subjects, where space is short."""
+    return f"{_as_date(value, 'format_date_numeric'):%d.%m.%Y}"
+
+
+def plural_ru(count: int, one: str, few: str, many: str) -> str:
+    """The noun form agreeing with ``count``: 1 день, 2 дня, 5 дней, 11 дней, 21 день."""
+    tail = abs(count) % 100
+    if 11 <= tail <= 14:
+        return many
+    tail %= 10
+    if tail == 1:
+        return one
+    if 2 <= tail <= 4:
+        return few
+    return many
+
+
+def count_ru(count: int, one: str, few: str, many: str) -> str:
+    """«5 рабочих дней»: the number with its agreeing noun."""
+    return f"{count} {plural_ru(count, one, few, many)}"
+
+
+def working_days(count: int) -> str:
+    """«1 рабочий день», «2 рабочих дня», «5 рабочих дней» (nominative/accusative)."""
+    return count_ru(count, *_WORKING_DAY_FORMS)
+
+
+_PATRONYMIC_FEMALE = re.compile(r"(вна|чна|кызы)$", re.IGNORECASE)
+_PATRONYMIC_MALE = re.compile(r"(вич|ич|оглы)$", re.IGNORECASE)
+
+
+def salutation(full_name: str) -> str:
+    """«Уважаемая Мария Петровна!» from «Иванова Мария Петровна».
+
+    Official Russian letters address a person by first name and patronymic, and the
+    patronymic tells which form of «уважаемый» agrees. When the name is not
+    «Фамилия Имя Отчество» (a position, an organisation) there is no safe guess, so the
+    neutral «Здравствуйте» is used.
+    """
+    words = full_name.split()
+    if len(words) == 3:
+        name_and_patronymic = f"{words[1]} {words[2]}"
+        if _PATRONYMIC_FEMALE.search(words[2]):
+            return f"Уважаемая {name_and_patronymic}!"
+        if _PATRONYMIC_MALE.search(words[2]):
+            return f"Уважаемый {name_and_patronymic}!"
+    return f"Здравствуйте, {full_name.strip()}!" if full_name.strip() else "Здравствуйте!"
+
+
+@cache
+def environment() -> Environment:
+    """The shared template environment (built once: template compilation is cached in it)."""
+    env = Environment(
+        loader=PackageLoader("notifications", "templates"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        date_long=format_date_long,
+        date_short=format_date_short,
+        date_numeric=format_date_numeric,
+        plural=plural_ru,
+        count=count_ru,
+        working_days=working_days,
+        salutation=salutation,
+    )
+    return env
+
+
+def render(template_name: str, context: Mapping[str, object]) -> RenderedMessage:
+    """Render the letter ``template_name`` (one of :data:`TEMPLATES`) with ``context``."""
+    if template_name not in TEMPLATES:
+        known = ", ".join(sorted(TEMPLATES))
+        raise ValueError(f"unknown letter template {template_name!r}; known: {known}")
+    env = environment()
+    text_template = env.get_template(f"{template_name}.txt")
+    subject_block = text_template.blocks.get("subject")
+    if subject_block is None:
+        raise LookupError(f"{template_name}.txt has no {{% block subject %}}")
+    subject = " ".join("".join(subject_block(text_template.new_context(dict(context)))).split())
+    if not subject:
+        raise ValueError(f"{template_name}.txt rendered an empty subject")
+    full = {**context, "subject": subject}
+    text = text_template.render(full)
+    html = env.get_template(f"{template_name}.html").render(full)
+    return RenderedMessage(subject=subject, text=text, html=html)
