@@ -16,10 +16,14 @@ from sqlalchemy import Engine
 from engine.clock import Clock, clock_for
 from engine.db import check_schema, make_engine
 from engine.errors import ConfigError, WorkflowError
+from engine.ladder import Ladder, load_ladders
 from engine.lifecycle import Lifecycle
 from engine.settings import Config, load_config
+from engine.sweep import Escalator
+from engine.timeline import WorkingHours
 from engine.workcalendar import WorkCalendar
 from engine.workflow import WorkflowDef, load_workflow
+from notifications import Mailer
 
 
 @dataclass
@@ -68,6 +72,48 @@ class App:
             )
         except ValueError as exc:
             raise ConfigError(f"{self.config.source}: [calendar]: {exc}") from None
+
+    @cached_property
+    def hours(self) -> WorkingHours:
+        return WorkingHours(
+            self.config.timezone, self.config.work_start, self.config.work_end, self.calendar
+        )
+
+    @cached_property
+    def ladders(self) -> dict[str, Ladder]:
+        from notifications import TEMPLATES
+
+        path = self.config.workflows_dir / "escalation.toml"
+        return load_ladders(path, self.workflow, TEMPLATES)
+
+    @cached_property
+    def escalator(self) -> Escalator:
+        cfg = self.config
+        base = str(cfg["web.base_url"]) or f"http://{cfg['web.host']}:{cfg['web.port']}"
+        sender = str(cfg["mail.sender"])
+        return Escalator(
+            workflow=self.workflow,
+            ladders=self.ladders,
+            hours=self.hours,
+            committee=str(cfg["committee.name"]),
+            base_url=base.rstrip("/"),
+            mail_domain=sender.rpartition("@")[2] or "localhost",
+        )
+
+    def mailer(self) -> Mailer:
+        """The configured transport: the spool folder (default) or an SMTP server."""
+        from notifications import SmtpMailer, SpoolMailer
+
+        cfg = self.config
+        if cfg["mail.transport"] == "spool":
+            return SpoolMailer(cfg.spool_dir)
+        return SmtpMailer(
+            str(cfg["mail.smtp_host"]),
+            int(cfg["mail.smtp_port"]),
+            starttls=bool(cfg["mail.smtp_starttls"]),
+            username=str(cfg["mail.smtp_username"]) or None,
+            password=str(cfg["mail.smtp_password"]) or None,
+        )
 
     @cached_property
     def lifecycle(self) -> Lifecycle:

@@ -482,13 +482,164 @@ def config_check(ctx: typer.Context) -> None:
 
 @app.command()
 def run(ctx: typer.Context) -> None:
-    """Run the daemon in the foreground until SIGTERM or Ctrl+C."""
+    """Run the daemon in the foreground until SIGTERM or Ctrl+C (see README, Operations)."""
     from engine.daemon import run_daemon
 
     state = _app(ctx)
     state.ready_engine()
-    _ = state.lifecycle
+    _ = state.escalator  # refuse broken workflow or ladder files before starting
     run_daemon(state)
+
+
+@app.command("sweep")
+def sweep_once(
+    ctx: typer.Context,
+    send: Annotated[
+        bool, typer.Option("--send", help="Also deliver what is due in the outbox.")
+    ] = False,
+) -> None:
+    """Take the reminder and escalation steps due now, once (what the daemon does each minute)."""
+    import asyncio
+
+    from engine.outbox import deliver
+    from engine.sweep import sweep
+
+    state = _app(ctx)
+    result = sweep(state.ready_engine(), state.escalator, state.clock)
+    out.print(
+        f"Шагов выполнено: {result.steps} (пропущено {result.skipped}), "
+        f"писем в очереди: {result.messages}."
+    )
+    if send:
+        cfg = state.config
+        delivered = asyncio.run(
+            deliver(
+                state.engine,
+                state.mailer(),
+                state.clock,
+                state.hours,
+                sender=str(cfg["mail.sender"]),
+                sender_name=str(cfg["mail.sender_name"] or cfg["committee.name"]),
+                max_attempts=int(cfg["mail.max_attempts"]),
+            )
+        )
+        if delivered.quiet:
+            out.print("Нерабочее время: письма будут отправлены в рабочие часы.")
+        else:
+            out.print(
+                f"Отправлено: {delivered.sent}, отложено: {delivered.retried}, "
+                f"ошибок: {delivered.failed}."
+            )
+
+
+@app.command()
+def simulate(
+    ctx: typer.Context,
+    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD), included.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Print every reminder and escalation the current data would produce; sends nothing."""
+    from datetime import datetime, time, timedelta
+
+    from engine.simulate import simulate as timeline
+
+    state = _app(ctx)
+    try:
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+    except ValueError:
+        raise MeasuresError(f"--from/--to: expected YYYY-MM-DD, got {start!r} / {end!r}") from None
+    zone = state.config.timezone
+    begin = datetime.combine(first, time(0), tzinfo=zone)
+    finish = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone) - timedelta(
+        microseconds=1
+    )
+    with session_scope(state.ready_engine()) as session:
+        entries = timeline(session, state.escalator, begin, finish)
+    if as_json:
+        _print_json([entry.as_json(state.escalator) for entry in entries])
+        return
+    table = Table("Отправка", "Задача", "Мероприятие", "Шаг", "Получатели")
+    for entry in entries:
+        who = ", ".join(entry.recipients) or "—"
+        if entry.without_email:
+            who += f" (нет адреса: {', '.join(entry.without_email)})"
+        table.add_row(
+            entry.send_at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+            str(entry.task_id),
+            entry.measure_number,
+            entry.step + (" (пропуск)" if entry.skipped else ""),
+            who,
+        )
+    out.print(table)
+    out.print(f"{len(entries)} step(s).")
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """The daemon's last sweep and delivery, the outbox queue and its failures."""
+    from sqlmodel import col, func, select
+
+    from engine.models import DaemonState, OutboxMessage
+
+    state = _app(ctx)
+    with session_scope(state.ready_engine()) as session:
+        jobs = {row.name: row.value for row in session.exec(select(DaemonState))}
+        queue = dict(
+            session.exec(
+                select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
+            ).all()
+        )
+        failures = [
+            {"id": row.id, "to": row.recipient_email, "error": row.last_error}
+            for row in session.exec(
+                select(OutboxMessage)
+                .where(col(OutboxMessage.status) == "failed")
+                .order_by(col(OutboxMessage.id).desc())
+                .limit(10)
+            )
+        ]
+    data = {"jobs": jobs, "outbox": queue, "recent_failures": failures}
+    if as_json:
+        _print_json(data)
+        return
+    for name in ("daemon", "sweep", "delivery"):
+        value = jobs.get(name)
+        out.print(
+            f"{name}: " + (", ".join(f"{k}={v}" for k, v in value.items()) if value else "never")
+        )
+    out.print("outbox: " + (", ".join(f"{k}={v}" for k, v in sorted(queue.items())) or "empty"))
+    for failure in failures:
+        err.print(Text(f"failed #{failure['id']} to {failure['to']}: {failure['error']}"))
+
+
+@app.command("backup")
+def backup_command(
+    ctx: typer.Context,
+    target: Annotated[Path, typer.Argument(help="New file to write the backup to.")],
+) -> None:
+    """Copy the SQLite database while it is in use (PostgreSQL: prints pg_dump advice)."""
+    from engine.backup import backup
+
+    state = _app(ctx)
+    path = backup(state.ready_engine(), target)
+    out.print(f"Backup written to {path}.")
+
+
+@app.command("restore")
+def restore_command(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="A file made by `measures backup`.")],
+) -> None:
+    """Replace the SQLite database with a backup. Stop the daemon first."""
+    from engine.backup import restore
+
+    state = _app(ctx)
+    restore(state.engine, source)
+    out.print(f"Database restored from {source}.")
 
 
 def main() -> None:

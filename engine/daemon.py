@@ -1,27 +1,35 @@
 """``measures run``: the long-running process.
 
 APScheduler 3.11 (the stable line; 4.x is alpha) with an ``AsyncIOScheduler`` holding a
-few fixed jobs; the database is the source of truth, so there is no job per deadline and
-nothing is lost when the process stops. Jobs are kept in memory (3.x job stores must not
-be shared between processes) and ``misfire_grace_time=None`` so a late run still runs.
+few fixed jobs — the sweep (engine.sweep) and the outbox delivery (engine.outbox). The
+database is the source of truth: no job per deadline, nothing held only in memory, so a
+start after any downtime simply finds what became due meanwhile. Jobs are kept in
+memory (3.x job stores must not be shared between processes), ``coalesce`` folds missed
+runs into one and ``misfire_grace_time=None`` lets a late run still happen.
 
-Today the sweep only counts what is due and overdue; reminders and escalation ladders
-(issue 4) plug into :func:`sweep`.
+The database work runs in a worker thread so the event loop stays free to hear SIGTERM;
+on SIGTERM/SIGINT the daemon stops taking new runs, lets the batch in flight commit and
+exits 0. The log always ends with "stopped" or "crashed".
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime
 from enum import Enum
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from engine.app import App
-from engine.clock import local_date
-from engine.db import session_scope
-from engine.queries import list_tasks
+from engine.outbox import deliver
+from engine.sweep import record_state, sweep
 
 log = logging.getLogger(__name__)
 
@@ -33,52 +41,125 @@ class RunState(Enum):
     STOPPING = "stopping"
 
 
-def sweep(app: App) -> int:
-    """One pass over the database; returns the number of overdue tasks."""
-    with session_scope(app.ready_engine()) as session:
-        overdue = list_tasks(
-            session, app.workflow, local_date(app.clock, app.config.timezone), overdue=True
+class Daemon:
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.state = RunState.STOPPED
+        self.stopping = threading.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._mailer = app.mailer()
+
+    def _guarded(
+        self, name: str, job: Callable[[], Awaitable[None]]
+    ) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            if self.stopping.is_set():
+                return
+            task = asyncio.current_task()
+            assert task is not None
+            self._in_flight.add(task)
+            try:
+                await job()
+            except Exception:
+                log.exception("job %s failed; it runs again at its next time", name)
+            finally:
+                self._in_flight.discard(task)
+
+        return run
+
+    async def _sweep(self) -> None:
+        app = self.app
+        await asyncio.to_thread(
+            sweep, app.ready_engine(), app.escalator, app.clock, stop=self.stopping
         )
-    log.info("sweep: %d overdue task(s)", len(overdue))
-    return len(overdue)
+
+    async def _deliver(self) -> None:
+        app = self.app
+        cfg = app.config
+        result = await deliver(
+            app.ready_engine(),
+            self._mailer,
+            app.clock,
+            app.hours,
+            sender=str(cfg["mail.sender"]),
+            sender_name=str(cfg["mail.sender_name"] or cfg["committee.name"]),
+            max_attempts=int(cfg["mail.max_attempts"]),
+        )
+        if result.sent or result.failed:
+            log.info(
+                "delivery: %d sent, %d retried later, %d failed",
+                result.sent,
+                result.retried,
+                result.failed,
+            )
+
+    async def serve(self) -> None:
+        app = self.app
+        cfg = app.config
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        self.state = RunState.STARTING
+        log.info(
+            "daemon %s (database %s, pid %d)",
+            self.state.value,
+            app.engine.url.render_as_string(hide_password=True),
+            os.getpid(),
+        )
+        async with AsyncExitStack() as stack:
+            scheduler = AsyncIOScheduler(timezone=cfg.timezone)
+            # The scheduler paces itself on real time; the jobs ask the app's clock what
+            # "now" means (a --now clock must not delay the first run by months).
+            now = datetime.now(UTC)
+            for name, job, seconds in (
+                ("sweep", self._sweep, int(cfg["daemon.sweep_seconds"])),
+                ("delivery", self._deliver, int(cfg["daemon.delivery_seconds"])),
+            ):
+                scheduler.add_job(
+                    self._guarded(name, job),
+                    "interval",
+                    seconds=seconds,
+                    id=name,
+                    name=name,
+                    misfire_grace_time=None,
+                    coalesce=True,
+                    max_instances=1,
+                    next_run_time=now,
+                )
+            closer = getattr(self._mailer, "aclose", None)
+            if closer is not None:  # an SMTP connection is closed after the last job
+                stack.push_async_callback(closer)
+            scheduler.start()
+            stack.callback(scheduler.shutdown, False)
+            record_state(
+                app.engine,
+                "daemon",
+                app.clock.now(),
+                {"pid": os.getpid(), "host": socket.gethostname(), "state": "running"},
+            )
+            self.state = RunState.RUNNING
+            log.info("daemon %s; stop with Ctrl+C or SIGTERM", self.state.value)
+            await stop.wait()
+            self.state = RunState.STOPPING
+            log.info("daemon %s: finishing the work in flight", self.state.value)
+            self.stopping.set()
+            if self._in_flight:
+                await asyncio.gather(*self._in_flight, return_exceptions=True)
+        record_state(
+            app.engine,
+            "daemon",
+            app.clock.now(),
+            {"pid": os.getpid(), "host": socket.gethostname(), "state": "stopped"},
+        )
+        self.state = RunState.STOPPED
+        log.info("daemon %s", self.state.value)
 
 
-async def _serve(app: App, sweep_seconds: int) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    scheduler = AsyncIOScheduler(timezone=app.config.timezone)
-    scheduler.add_job(
-        sweep,
-        "interval",
-        seconds=sweep_seconds,
-        args=[app],
-        id="sweep",
-        misfire_grace_time=None,
-        coalesce=True,
-        max_instances=1,
-        next_run_time=app.clock.now(),
-    )
-    state = RunState.STARTING
-    log.info(
-        "daemon %s (database %s)", state.value, app.engine.url.render_as_string(hide_password=True)
-    )
-    scheduler.start()
-    state = RunState.RUNNING
-    log.info("daemon %s; stop with Ctrl+C or SIGTERM", state.value)
+def run_daemon(app: App) -> None:
+    daemon = Daemon(app)
     try:
-        await stop.wait()
-    finally:
-        state = RunState.STOPPING
-        log.info("daemon %s", state.value)
-        scheduler.shutdown(wait=True)
-        log.info("daemon %s", RunState.STOPPED.value)
-
-
-def run_daemon(app: App, sweep_seconds: int = 60) -> None:
-    try:
-        asyncio.run(_serve(app, sweep_seconds))
+        asyncio.run(daemon.serve())
     except BaseException:
         log.exception("daemon crashed")
         raise

@@ -129,6 +129,7 @@ def sync_tasks(
                         "state": initial_state,
                         "created_at": now,
                         "updated_at": now,
+                        "state_since": now,
                         **fields,
                     }
                 )

@@ -206,6 +206,7 @@ class Lifecycle:
         self.machine.events[event.name].trigger(task)
         now = self.clock.now()
         task.updated_at = now
+        task.state_since = now
         if event.requires and event.dest == "reported":
             task.report = comment
         session.add(task)

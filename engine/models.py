@@ -118,6 +118,7 @@ class Plan(SQLModel, table=True):
     period_end: date
     controller_id: int | None = Field(default=None, foreign_key="person.id")
     controller_text: str = ""
+    ladder: str = Field(default="default", max_length=64)  # workflows/escalation.toml
     abbreviations: dict[str, str] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False)
     )
@@ -158,6 +159,7 @@ class Measure(SQLModel, table=True):
     )
     problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     supervisor_id: int | None = Field(default=None, foreign_key="person.id")
+    ladder: str | None = Field(default=None, max_length=64)  # overrides the plan's ladder
 
 
 class Task(SQLModel, table=True):
@@ -178,6 +180,7 @@ class Task(SQLModel, table=True):
     start_date: date | None = None
     due_date: date | None = Field(default=None, index=True)
     state: str = Field(default="planned", max_length=40, index=True)
+    state_since: datetime | None = None  # when the task entered its state (ladder anchor)
     report: str = ""
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime
@@ -218,3 +221,60 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(default="0" * 64, max_length=64)
+
+
+class EscalationStep(SQLModel, table=True):
+    """A ladder step taken for a task: recorded once, before anything is sent.
+
+    ``key`` is ``step@anchor#n`` (engine.timeline): the unique (task, key) pair is what
+    makes a step happen exactly once, however many sweeps or daemons see it due.
+    """
+
+    __table_args__ = (UniqueConstraint("task_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    step: str = Field(max_length=64)
+    key: str = Field(max_length=200)
+    fire_at: datetime
+    taken_at: datetime
+    skipped: bool = False  # a pre-due reminder found only after the due date passed
+    note: str = ""
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One email to one person, rendered and stored in the transaction that decided it.
+
+    ``dedupe_key`` (e.g. ``step:12:7``: step 12 for person 7) is unique: a message is
+    enqueued once. Delivery claims rows with a lease, so a crash mid-send leads to a
+    resend with the same Message-ID, never to a lost message.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    kind: str = Field(max_length=64)  # template name
+    task_id: int | None = Field(default=None, foreign_key="task.id", index=True)
+    step_id: int | None = Field(default=None, foreign_key="escalationstep.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    on_behalf_of_id: int | None = Field(default=None, foreign_key="person.id")
+    recipient_email: str = Field(max_length=200)
+    recipient_name: str = Field(max_length=200)
+    subject: str
+    body_text: str
+    body_html: str
+    message_id: str = Field(max_length=250)
+    created_at: datetime
+    not_before: datetime = Field(index=True)
+    status: str = Field(default="pending", max_length=20, index=True)
+    attempts: int = 0
+    lease_until: datetime | None = None
+    last_error: str = ""
+    sent_at: datetime | None = None
+
+
+class DaemonState(SQLModel, table=True):
+    """What the daemon last did, for ``measures status`` (one row per name)."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime

@@ -112,6 +112,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mail.smtp_username", "", "SMTP login; empty: no authentication."),
     Setting("mail.smtp_password", "", "SMTP password."),
     Setting(
+        "mail.sender_name",
+        "",
+        "Display name in From:. Empty: committee.name.",
+    ),
+    Setting(
+        "mail.max_attempts",
+        8,
+        "Delivery attempts for a message before it is marked failed (temporary errors "
+        "only; a refused address fails at once).",
+    ),
+    Setting(
+        "daemon.sweep_seconds",
+        60,
+        "How often the daemon checks which reminders and escalations are due.",
+    ),
+    Setting(
+        "daemon.delivery_seconds",
+        30,
+        "How often the daemon sends what is waiting in the outbox.",
+    ),
+    Setting(
         "web.host",
         "127.0.0.1",
         "Address the web page listens on; 127.0.0.1 keeps it on this machine.",

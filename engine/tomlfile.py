@@ -57,3 +57,14 @@ def where(path: Path, text: str, table: str, key: str | None = None) -> str:
     line = line_of(text, table, key)
     dotted = ".".join(part for part in (table, key) if part)
     return f"{path}:{line}: {dotted}" if line else f"{path}: {dotted}"
+
+
+def where_item(path: Path, text: str, table: str, index: int) -> str:
+    """``file:line: table[index]`` for the index-th ``[[table]]`` (0-based)."""
+    seen = -1
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if raw.strip().replace(" ", "") == f"[[{table}]]":
+            seen += 1
+            if seen == index:
+                return f"{path}:{number}: {table}[{index}]"
+    return f"{path}: {table}[{index}]"

@@ -262,3 +262,24 @@ def test_schedule_explain(cli: Cli) -> None:
     assert "ежеквартально" in text.stdout
     bad = cli("schedule", "explain", "x", "--period", "2022-09-01", ok=False)
     assert "--period: expected YYYY-MM-DD:YYYY-MM-DD" in bad.stderr
+
+
+def test_simulate_sweep_and_status(loaded: Cli) -> None:
+    timeline = loaded.json("simulate", "--from", "2026-11-25", "--to", "2026-12-15")
+    assert isinstance(timeline, list) and timeline
+    first = timeline[0]
+    assert set(first) >= {"date", "task", "step", "recipients", "send_at"}
+    overdue_1 = [e for e in timeline if e["task"] == 1 and e["step"] == "overdue"]
+    assert overdue_1 == [dict(overdue_1[0], date="2026-12-01", recipients=["ivanova"])]
+    swept = loaded("sweep", "--send").stdout
+    assert "писем в очереди" in swept and "Отправлено:" in swept
+    status = loaded.json("status")
+    assert isinstance(status, dict)
+    assert status["jobs"]["sweep"]["steps"] > 0
+    sent = status["outbox"]["sent"]
+    mails = list((loaded.folder / "data" / "mail").glob("*.eml"))
+    assert sent == len(mails) > 0
+    again = loaded("sweep").stdout
+    assert "Шагов выполнено: 0" in again
+    bad = loaded("simulate", "--from", "вчера", "--to", "2026-12-01", ok=False)
+    assert "--from/--to: expected YYYY-MM-DD" in bad.stderr

@@ -7,6 +7,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.conftest import write_config
 from tests.test_cli import MEASURES, Cli
 
 
@@ -24,7 +25,7 @@ def test_run_sweeps_and_stops_on_sigterm(tmp_path: Path) -> None:
         lines.append(line)
         if "sweep:" in line:
             break
-    assert any("sweep: 0 overdue task(s)" in line for line in lines), lines
+    assert any("sweep: 0 task(s), 0 step(s) taken" in line for line in lines), lines
     process.send_signal(signal.SIGTERM)
     rest = process.communicate(timeout=30)[1]
     assert process.returncode == 0
@@ -35,3 +36,78 @@ def test_run_refuses_an_uninitialised_database(tmp_path: Path) -> None:
     cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}")
     result = cli("run", ok=False)
     assert "run `measures init` first" in result.stderr
+
+
+def _outcome(engine: object) -> tuple[set[tuple[int, str, bool]], list[tuple[int, str, int]]]:
+    """Steps taken (task, key, skipped) and messages (task, step key, person)."""
+    from sqlmodel import select
+
+    from engine.db import session_scope
+    from engine.models import EscalationStep, OutboxMessage
+
+    with session_scope(engine) as session:  # type: ignore[arg-type]
+        steps = {s.id: s for s in session.exec(select(EscalationStep))}
+        messages = [
+            (m.task_id or 0, steps[m.step_id].key, m.person_id or 0)
+            for m in session.exec(select(OutboxMessage))
+            if m.step_id is not None
+        ]
+    return {(s.task_id, s.key, s.skipped) for s in steps.values()}, messages
+
+
+def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    import random
+    import sqlite3
+    from datetime import UTC, date, datetime
+
+    from engine.app import App
+    from engine.clock import FixedClock
+    from engine.db import make_engine
+    from engine.settings import load_config
+    from engine.sweep import sweep
+    from tests.bulk import fill
+
+    url = f"sqlite:///{tmp_path / 'data' / 'measures.db'}"
+    fill(make_engine(url), tasks=1000, first_due=date(2026, 10, 1), days=70)
+    cli = Cli(tmp_path, url)
+    cli.env["MEASURES_NOW"] = "2026-12-15T09:00"
+    now = datetime(2026, 12, 15, 6, 0, tzinfo=UTC)
+    # The reference: the same data swept once by a daemon nobody killed.
+    reference_db = tmp_path / "reference.db"
+    with (
+        sqlite3.connect(tmp_path / "data" / "measures.db") as live,
+        sqlite3.connect(reference_db) as copy,
+    ):
+        live.backup(copy)
+    (tmp_path / "ref").mkdir()
+    ref_config = write_config(tmp_path / "ref", f"sqlite:///{reference_db}")
+    reference = App(load_config(ref_config), FixedClock(now))
+    sweep(reference.engine, reference.escalator, reference.clock)
+    expected_steps, expected_messages = _outcome(reference.engine)
+    assert len(expected_messages) > 1000
+
+    rng = random.Random(20261215)
+    kills = 0
+    while kills < 20:
+        process = subprocess.Popen(
+            [MEASURES, "run"],
+            env=cli.env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        # Start-up takes ~1 s and a batch of 200 tasks ~2 s: kill both inside the first
+        # batch and after some batches have committed.
+        time.sleep((1.5, 4.5, 2.5, 6.0)[kills % 4] + rng.random())
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        process.wait(timeout=30)
+    app = App(load_config(Path(cli.env["MEASURES_CONFIG"])), FixedClock(now))
+    partial_steps, _ = _outcome(app.engine)
+    assert 0 < len(partial_steps) < len(expected_steps) or partial_steps == expected_steps
+    sweep(app.engine, app.escalator, app.clock)  # the restart after the last kill
+    steps, messages = _outcome(app.engine)
+    assert steps == expected_steps
+    assert len(messages) == len(set(messages))  # nothing twice
+    assert sorted(messages) == sorted(expected_messages)  # nothing lost

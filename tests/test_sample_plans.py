@@ -38,8 +38,9 @@ def test_sample_plan_imports_completely(app: App, name: str) -> None:
         pytest.skip(f"{path} is absent: ../shared/plans is not shipped with the repository")
     document = read_document(path)
     with session_scope(app.engine) as session:
-        result = review(session, document, path.read_bytes(), app.calendar, [], "quarterly",
-                        date(2026, 11, 25))
+        result = review(
+            session, document, path.read_bytes(), app.calendar, [], "quarterly", date(2026, 11, 25)
+        )
         assert len(result.measures) == COUNTS[name]
         for measure in result.measures:
             assert measure.row.title and measure.row.deadline and measure.row.responsible
@@ -53,6 +54,7 @@ def test_sample_plan_imports_completely(app: App, name: str) -> None:
         stored = session.exec(select(Measure).where(Measure.plan_id == outcome.plan.id)).all()
         assert len(stored) == COUNTS[name]
         assert {m.key for m in stored} == {m.key for m in result.measures}
-        again = review(session, document, path.read_bytes(), app.calendar, [], "quarterly",
-                       date(2026, 11, 25))
+        again = review(
+            session, document, path.read_bytes(), app.calendar, [], "quarterly", date(2026, 11, 25)
+        )
         assert again.unchanged

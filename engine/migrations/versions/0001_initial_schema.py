@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-25
 
-The audit head row is inserted here so appends only ever lock and update it. 18:32:20.290536
+The audit head row is inserted here so appends only ever lock and update it. 18:56:32.005234
 """
 
 from __future__ import annotations
@@ -41,6 +41,13 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_table(
+        "daemonstate",
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("value", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("name"),
     )
     op.execute(f"INSERT INTO audithead (id, seq, hash) VALUES (1, 0, '{'0' * 64}')")
     op.create_table(
@@ -90,6 +97,7 @@ def upgrade() -> None:
         sa.Column("period_end", sa.Date(), nullable=False),
         sa.Column("controller_id", sa.Integer(), nullable=True),
         sa.Column("controller_text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("ladder", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("abbreviations", sa.JSON(), nullable=False),
         sa.Column("source_name", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=False),
         sa.Column("source_sha256", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -177,6 +185,7 @@ def upgrade() -> None:
         sa.Column("co_responsible_ids", sa.JSON(), nullable=False),
         sa.Column("problems", sa.JSON(), nullable=False),
         sa.Column("supervisor_id", sa.Integer(), nullable=True),
+        sa.Column("ladder", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["plan_id"],
             ["plan.id"],
@@ -205,6 +214,7 @@ def upgrade() -> None:
         sa.Column("start_date", sa.Date(), nullable=True),
         sa.Column("due_date", sa.Date(), nullable=True),
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("state_since", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("report", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -269,11 +279,89 @@ def upgrade() -> None:
     with op.batch_alter_table("auditevent", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_auditevent_task_id"), ["task_id"], unique=False)
 
+    op.create_table(
+        "escalationstep",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("step", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("fire_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("taken_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("skipped", sa.Boolean(), nullable=False),
+        sa.Column("note", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["task_id"],
+            ["task.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("task_id", "key"),
+    )
+    with op.batch_alter_table("escalationstep", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_escalationstep_task_id"), ["task_id"], unique=False)
+
+    op.create_table(
+        "outboxmessage",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("task_id", sa.Integer(), nullable=True),
+        sa.Column("step_id", sa.Integer(), nullable=True),
+        sa.Column("person_id", sa.Integer(), nullable=True),
+        sa.Column("on_behalf_of_id", sa.Integer(), nullable=True),
+        sa.Column("recipient_email", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("recipient_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("body_text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("body_html", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("message_id", sqlmodel.sql.sqltypes.AutoString(length=250), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("not_before", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("lease_until", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("sent_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["on_behalf_of_id"],
+            ["person.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["person_id"],
+            ["person.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["step_id"],
+            ["escalationstep.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["task_id"],
+            ["task.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("dedupe_key"),
+    )
+    with op.batch_alter_table("outboxmessage", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_outboxmessage_not_before"), ["not_before"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_outboxmessage_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outboxmessage_task_id"), ["task_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("outboxmessage", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outboxmessage_task_id"))
+        batch_op.drop_index(batch_op.f("ix_outboxmessage_status"))
+        batch_op.drop_index(batch_op.f("ix_outboxmessage_not_before"))
+
+    op.drop_table("outboxmessage")
+    with op.batch_alter_table("escalationstep", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_escalationstep_task_id"))
+
+    op.drop_table("escalationstep")
     with op.batch_alter_table("auditevent", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_auditevent_task_id"))
 
@@ -313,6 +401,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_person_key"))
 
     op.drop_table("person")
+    op.drop_table("daemonstate")
     op.drop_table("audithead")
     with op.batch_alter_table("assessmentevent", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_assessmentevent_kind"))

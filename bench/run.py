@@ -1,0 +1,118 @@
+"""Benchmarks of the hot paths; results go to bench/RESULTS.md (see bench/README.md).
+
+Each figure is the median of several runs in one process, so ratios between lines are
+comparable; absolute numbers depend on the machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import delete  # noqa: E402
+from sqlmodel import select  # noqa: E402
+
+from engine.app import App  # noqa: E402
+from engine.clock import FixedClock  # noqa: E402
+from engine.db import make_engine, session_scope  # noqa: E402
+from engine.importers.readers import read_document  # noqa: E402
+from engine.models import EscalationStep, OutboxMessage, Task, pk  # noqa: E402
+from engine.schedule import parse_deadline  # noqa: E402
+from engine.settings import load_config  # noqa: E402
+from engine.sweep import sweep  # noqa: E402
+from tests.bulk import fill  # noqa: E402
+
+PERIOD = (date(2021, 9, 1), date(2022, 8, 31))
+PHRASES = [
+    line.split("\t")[0]
+    for line in (ROOT / "tests" / "fixtures" / "deadline_phrases.tsv")
+    .read_text(encoding="utf-8")
+    .splitlines()
+    if line and not line.startswith("#")
+]
+
+
+def median_seconds(run: Callable[[], object], repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def app_on(folder: Path, tasks: int) -> App:
+    url = f"sqlite:///{folder / 'bench.db'}"
+    fill(make_engine(url), tasks=tasks, first_due=date(2026, 10, 1), days=70)
+    (folder / "config.toml").write_text(f'[database]\nurl = "{url}"\n', encoding="utf-8")
+    return App(
+        load_config(folder / "config.toml"), FixedClock(datetime(2026, 12, 15, 6, tzinfo=UTC))
+    )
+
+
+def reset(app: App) -> None:
+    with session_scope(app.engine) as session:
+        session.execute(delete(OutboxMessage))
+        session.execute(delete(EscalationStep))
+        session.commit()
+
+
+def bench_tasks(tasks: int) -> list[str]:
+    """Sweeps and one event with ``tasks`` overdue tasks in the database."""
+    with tempfile.TemporaryDirectory() as folder:
+        app = app_on(Path(folder), tasks)
+        results = []
+
+        def one() -> None:
+            reset(app)
+            results.append(sweep(app.engine, app.escalator, app.clock))
+
+        full = median_seconds(one, repeat=3)
+        steps = results[-1].steps
+        idle = median_seconds(lambda: sweep(app.engine, app.escalator, app.clock))
+        with session_scope(app.engine) as session:
+            ids = [pk(t) for t in session.exec(select(Task).limit(50))]
+        fire_times = []
+        for task_id in ids:
+            started = time.perf_counter()
+            app.lifecycle.fire(app.engine, task_id, "start", "ivanova")
+            fire_times.append(time.perf_counter() - started)
+        app.engine.dispose()
+    return [
+        f"| first sweep, {tasks} overdue tasks ({steps} steps, "
+        f"{results[-1].messages} messages) | {full:.2f} s "
+        f"({full / steps * 1000:.2f} ms per step) |",
+        f"| idle sweep, {tasks} tasks, nothing due | {idle * 1000:.0f} ms |",
+        f"| fire one event (start), {tasks} tasks in the database | "
+        f"{statistics.median(fire_times) * 1000:.1f} ms |",
+    ]
+
+
+def main() -> None:
+    lines = []
+    per_phrase = median_seconds(lambda: [parse_deadline(p, PERIOD) for p in PHRASES])
+    lines.append(
+        f"| deadline phrases parsed ({len(PHRASES)} phrases) | "
+        f"{per_phrase / len(PHRASES) * 1e6:.0f} µs per phrase |"
+    )
+    plans = ROOT.parent / "shared" / "plans"
+    sample = plans / "004_47eb12e1519b5f53.txt"
+    source = sample if sample.exists() else ROOT / "examples" / "plan.txt"
+    read = median_seconds(lambda: read_document(source))
+    lines.append(f"| read {source.name} | {read * 1000:.1f} ms |")
+    for tasks in (200, 1000):
+        lines.extend(bench_tasks(tasks))
+    print("| what | median |\n|---|---|")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

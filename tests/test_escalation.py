@@ -1,0 +1,293 @@
+"""Ladders, the timeline, the sweep and the outbox: steps taken once, on working days."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlmodel import col, select
+
+from engine.app import App
+from engine.clock import FixedClock
+from engine.db import session_scope
+from engine.directory import import_people
+from engine.errors import WorkflowError
+from engine.events import event_dates, import_events
+from engine.importers.readers import read_document
+from engine.ladder import load_ladders
+from engine.models import EscalationStep, OutboxMessage, Person, Task
+from engine.outbox import deliver
+from engine.plan_import import commit, review
+from engine.schools import import_schools
+from engine.simulate import simulate
+from engine.sweep import sweep
+from engine.timeline import TaskFacts, WorkingHours, plan_steps
+from engine.workcalendar import WorkCalendar
+from notifications import TEMPLATES, PermanentMailError, RecordingMailer, TransientMailError
+from tests.conftest import EXAMPLES, ROOT
+
+MSK = ZoneInfo("Europe/Moscow")
+
+
+def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=MSK).astimezone(UTC)
+
+
+@pytest.fixture
+def hours() -> WorkingHours:
+    return WorkingHours(MSK, time(9), time(18), WorkCalendar())
+
+
+def test_shipped_ladders_load(app: App) -> None:
+    ladders = app.ladders
+    assert set(ladders) == {"default", "continuous"}
+    steps = {s.name: s for s in ladders["default"].steps}
+    assert (steps["overdue"].anchor, steps["overdue"].offset) == ("due", 1)
+    assert steps["escalate_head"].recipients == ("head",)
+    assert steps["verification_waiting"].repeat == 5
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'states = ["reported"]\nrecipients',
+            'states = ["waiting"]\nrecipients',
+            "unknown state 'waiting'",
+        ),
+        ('recipients = ["head"]', 'recipients = ["minister"]', "unknown recipient 'minister'"),
+        ('template = "overdue"', 'template = "telegram"', "no message template 'telegram'"),
+        ('anchor = "state"\n', 'anchor = "report"\n', "anchor: expected due, start or state"),
+        ("offset = 10", 'offset = "ten"', "offset: expected a whole number"),
+        ("ladders.default", "ladders.main", r"a \[ladders\.default\] ladder is required"),
+    ],
+)
+def test_broken_ladder_is_refused(
+    app: App, tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    text = (ROOT / "workflows" / "escalation.toml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "escalation.toml"
+    count = -1 if old == "ladders.default" else 1  # rename the whole ladder, else one place
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+    with pytest.raises(WorkflowError, match=expected) as caught:
+        load_ladders(path, app.workflow, TEMPLATES)
+    assert str(path) in str(caught.value)
+
+
+def test_friday_before_a_holiday_weekend_with_a_transfer(app: App, hours: WorkingHours) -> None:
+    # 2027: Saturday 20 February is a working day (transfer), Monday 22 is off, Tuesday 23
+    # is Defender of the Fatherland Day; Monday 8 March is a holiday.
+    due = date(2027, 2, 19)  # Friday
+    planned = plan_steps(
+        TaskFacts(1, "in_progress", None, due, None),
+        app.ladders["default"],
+        hours,
+        at(date(2027, 12, 31)),
+    )
+    fired = {p.step.name: p.fire_at.astimezone(MSK).date() for p in planned}
+    assert fired == {
+        "reminder": date(2027, 2, 16),
+        "due_today": date(2027, 2, 19),
+        "overdue": date(2027, 2, 20),  # the working Saturday
+        "escalate_supervisor": date(2027, 2, 25),
+        "escalate_head": date(2027, 3, 9),
+    }
+    assert all(p.send_at == p.fire_at == at(fired[p.step.name]) for p in planned)
+
+
+def test_quiet_hours(hours: WorkingHours) -> None:
+    friday_evening = at(date(2026, 11, 27), 19, 30)
+    assert not hours.is_open(friday_evening)
+    assert hours.next_open(friday_evening) == at(date(2026, 11, 30))  # Monday 09:00
+    early = at(date(2026, 11, 30), 7)
+    assert hours.next_open(early) == at(date(2026, 11, 30))
+    assert hours.next_open(at(date(2026, 11, 30), 12)) == at(date(2026, 11, 30), 12)
+    assert hours.next_open(at(date(2026, 12, 31), 10)) == at(date(2027, 1, 11))  # holidays
+
+
+def _load_examples(app: App) -> None:
+    assert isinstance(app.clock, FixedClock)
+    app.clock.set(at(date(2026, 8, 31)))
+    with session_scope(app.engine) as session:
+        import_people(session, EXAMPLES / "people.csv")
+        import_schools(session, EXAMPLES / "schools.csv")
+        import_events(session, EXAMPLES / "events.csv")
+        document = read_document(EXAMPLES / "plan.txt")
+        result = review(
+            session,
+            document,
+            b"example",
+            app.calendar,
+            event_dates(session),
+            "quarterly",
+            date(2026, 8, 31),
+        )
+        commit(session, result, "planned", app.clock.now())
+
+
+def _first_task(app: App, measure_number: str) -> int:
+    with session_scope(app.engine) as session:
+        from engine.models import Measure
+
+        task = session.exec(
+            select(Task)
+            .join(Measure)
+            .where(Measure.number == measure_number)
+            .order_by(col(Task.id))
+        ).first()
+        assert task is not None and task.id is not None
+        return task.id
+
+
+def test_a_school_year_walk_matches_the_simulation(app: App) -> None:
+    _load_examples(app)
+    reported = _first_task(app, "2")
+    app.lifecycle.fire(app.engine, reported, "start", "ivanova")
+    app.lifecycle.fire(app.engine, reported, "report", "ivanova", comment="Программы готовы")
+    with session_scope(app.engine) as session:  # due while orlova deputises for ivanova
+        task = session.get(Task, _first_task(app, "1"))
+        assert task is not None
+        task.due_date = date(2026, 12, 25)
+        session.add(task)
+        session.commit()
+    start, end = date(2026, 9, 1), date(2027, 8, 31)
+    with session_scope(app.engine) as session:
+        expected = simulate(session, app.escalator, at(start, 0), at(end, 23, 59))
+    assert isinstance(app.clock, FixedClock)
+    day = start
+    while day <= end:
+        app.clock.set(at(day))  # the daemon's first sweep of the day, at 09:00
+        sweep(app.engine, app.escalator, app.clock)
+        day += timedelta(days=1)
+    with session_scope(app.engine) as session:
+        steps = {(s.task_id, s.key, s.skipped) for s in session.exec(select(EscalationStep))}
+        people = {p.id: p.key for p in session.exec(select(Person))}
+        sent = sorted(
+            (m.task_id, session.get(EscalationStep, m.step_id).key, people[m.person_id])  # type: ignore[union-attr,index]
+            for m in session.exec(select(OutboxMessage))
+        )
+    assert steps == {(e.task_id, e.key, e.skipped) for e in expected}
+    assert sent == sorted((e.task_id, e.key, r) for e in expected for r in e.recipients)
+    kinds = {e.step for e in expected}
+    assert {
+        "reminder",
+        "due_today",
+        "overdue",
+        "escalate_supervisor",
+        "escalate_head",
+        "verification_waiting",
+    } <= kinds
+    # The deputy gets the responsible's reminders only within the deputy period.
+    deputy_days = {e.fire_at.astimezone(MSK).date() for e in expected if "orlova" in e.recipients}
+    assert deputy_days and all(date(2026, 12, 21) <= d <= date(2027, 1, 15) for d in deputy_days)
+    # A second sweep at the end takes nothing again.
+    assert sweep(app.engine, app.escalator, app.clock).steps == 0
+
+
+def test_moving_a_due_date_replans_and_keeps_history(app: App) -> None:
+    _load_examples(app)
+    task_id = _first_task(app, "1")  # due 30.11.2026
+    assert isinstance(app.clock, FixedClock)
+    app.clock.set(at(date(2026, 12, 2)))
+    sweep(app.engine, app.escalator, app.clock)
+    with session_scope(app.engine) as session:
+        before = {
+            s.key
+            for s in session.exec(select(EscalationStep).where(EscalationStep.task_id == task_id))
+        }
+        task = session.get(Task, task_id)
+        assert task is not None
+        task.due_date = date(2026, 12, 15)
+        session.add(task)
+        session.commit()
+    assert before == {"reminder@2026-11-30#0", "due_today@2026-11-30#0", "overdue@2026-11-30#0"}
+    app.clock.set(at(date(2026, 12, 16)))
+    sweep(app.engine, app.escalator, app.clock)
+    with session_scope(app.engine) as session:
+        after = {
+            s.key
+            for s in session.exec(select(EscalationStep).where(EscalationStep.task_id == task_id))
+        }
+    assert before < after
+    assert {"reminder@2026-12-15#0", "due_today@2026-12-15#0", "overdue@2026-12-15#0"} <= after
+
+
+def test_catch_up_skips_stale_reminders_but_sends_overdue(app: App) -> None:
+    _load_examples(app)
+    task_id = _first_task(app, "1")  # due 30.11.2026; the daemon was down until 2.12
+    assert isinstance(app.clock, FixedClock)
+    app.clock.set(at(date(2026, 12, 2)))
+    sweep(app.engine, app.escalator, app.clock)
+    with session_scope(app.engine) as session:
+        steps = {
+            s.step: s.skipped
+            for s in session.exec(select(EscalationStep).where(EscalationStep.task_id == task_id))
+        }
+        kinds = {
+            m.kind
+            for m in session.exec(select(OutboxMessage).where(OutboxMessage.task_id == task_id))
+        }
+    assert steps == {"reminder": True, "due_today": True, "overdue": False}
+    assert kinds == {"overdue"}
+
+
+def _deliver(app: App, mailer: RecordingMailer) -> object:
+    return asyncio.run(
+        deliver(
+            app.engine,
+            mailer,
+            app.clock,
+            app.hours,
+            sender="m@example.org",
+            sender_name="Комитет",
+            max_attempts=3,
+        )
+    )
+
+
+def test_outbox_waits_for_working_hours_and_retries_transient_errors(app: App) -> None:
+    _load_examples(app)
+    assert isinstance(app.clock, FixedClock)
+    app.clock.set(at(date(2026, 12, 2)))
+    sweep(app.engine, app.escalator, app.clock)
+    with session_scope(app.engine) as session:
+        queued = len(session.exec(select(OutboxMessage)).all())
+    assert queued > 2
+    mailer = RecordingMailer()
+    app.clock.set(at(date(2026, 12, 2), 20))  # evening: nothing leaves
+    assert _deliver(app, mailer).quiet and mailer.messages == []  # type: ignore[attr-defined]
+    app.clock.set(at(date(2026, 12, 3), 9, 5))
+    mailer.fail_next(TransientMailError("451 try later"), PermanentMailError("550 no such user"))
+    result = _deliver(app, mailer)
+    assert (result.sent, result.retried, result.failed) == (queued - 2, 1, 1)  # type: ignore[attr-defined]
+    with session_scope(app.engine) as session:
+        retry = session.exec(select(OutboxMessage).where(OutboxMessage.status == "pending")).one()
+        failed = session.exec(select(OutboxMessage).where(OutboxMessage.status == "failed")).one()
+        assert "550" in failed.last_error
+        assert retry.not_before == at(date(2026, 12, 3), 9, 6)  # one minute of backoff
+    app.clock.set(at(date(2026, 12, 3), 9, 7))
+    assert _deliver(app, mailer).sent == 1  # type: ignore[attr-defined]
+    ids = [m["Message-ID"] for m in mailer.messages]
+    assert len(ids) == len(set(ids)) == queued - 1
+
+
+def test_an_expired_lease_is_resent_with_the_same_message_id(app: App) -> None:
+    _load_examples(app)
+    assert isinstance(app.clock, FixedClock)
+    app.clock.set(at(date(2026, 12, 2)))
+    sweep(app.engine, app.escalator, app.clock)
+    with session_scope(app.engine) as session:
+        row = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).first()
+        assert row is not None
+        row.status, row.lease_until = "sending", at(date(2026, 12, 2), 9, 1)  # a crash mid-send
+        session.add(row)
+        session.commit()
+        message_id = row.message_id
+    mailer = RecordingMailer()
+    app.clock.set(at(date(2026, 12, 2), 9, 2))
+    _deliver(app, mailer)
+    assert [m["Message-ID"] for m in mailer.messages].count(message_id) == 1
