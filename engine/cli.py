@@ -45,6 +45,8 @@ schools_app = typer.Typer(help="The schools directory and risk flags.", no_args_
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(events_app, name="events")
 app.add_typer(schools_app, name="schools")
+ladder_app = typer.Typer(help="Reminder and escalation ladders.", no_args_is_help=True)
+app.add_typer(ladder_app, name="ladder")
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -498,17 +500,19 @@ def sweep_once(
         bool, typer.Option("--send", help="Also deliver what is due in the outbox.")
     ] = False,
 ) -> None:
-    """Take the reminder and escalation steps due now, once (what the daemon does each minute)."""
+    """Take the reminder and escalation steps due now and queue today's digests, once."""
     import asyncio
 
+    from engine.digests import enqueue_digests
     from engine.outbox import deliver
     from engine.sweep import sweep
 
     state = _app(ctx)
     result = sweep(state.ready_engine(), state.escalator, state.clock)
+    digests = enqueue_digests(state.engine, state.escalator, state.clock)
     out.print(
         f"Шагов выполнено: {result.steps} (пропущено {result.skipped}), "
-        f"писем в очереди: {result.messages}."
+        f"писем в очереди: {result.messages}, сводок: {digests}."
     )
     if send:
         cfg = state.config
@@ -614,6 +618,65 @@ def status(
     out.print("outbox: " + (", ".join(f"{k}={v}" for k, v in sorted(queue.items())) or "empty"))
     for failure in failures:
         err.print(Text(f"failed #{failure['id']} to {failure['to']}: {failure['error']}"))
+
+
+@ladder_app.command("show")
+def ladder_show(ctx: typer.Context) -> None:
+    """List the escalation ladders of workflows/escalation.toml and their steps."""
+    state = _app(ctx)
+    table = Table("Ladder", "Step", "From", "Offset", "States", "Recipients", "Template")
+    for ladder in state.ladders.values():
+        for step in ladder.steps:
+            unit = "wd" if step.unit == "working_days" else "h"
+            repeat = f", every {step.repeat}{unit}" if step.repeat else ""
+            table.add_row(
+                ladder.name,
+                step.name,
+                step.anchor,
+                f"{step.offset:+d}{unit}{repeat}",
+                ", ".join(step.states),
+                ", ".join(step.recipients),
+                step.template,
+            )
+    out.print(table)
+
+
+@ladder_app.command("set")
+def ladder_set(
+    ctx: typer.Context,
+    ladder: Annotated[str, typer.Argument(help="Ladder name from workflows/escalation.toml.")],
+    plan: Annotated[int, typer.Option("--plan", help="Plan id.")],
+    measure: Annotated[
+        str | None, typer.Option("--measure", help="Only this measure (its number).")
+    ] = None,
+) -> None:
+    """Choose the escalation ladder of a plan, or of one of its measures."""
+    from sqlmodel import select
+
+    from engine.models import Measure, Plan
+
+    state = _app(ctx)
+    if ladder not in state.ladders:
+        raise MeasuresError(f"unknown ladder {ladder!r}; ladders are {', '.join(state.ladders)}")
+    with session_scope(state.ready_engine()) as session:
+        row = session.get(Plan, plan)
+        if row is None:
+            raise NotFound("plan", plan)
+        if measure is None:
+            row.ladder = ladder
+            session.add(row)
+        else:
+            found = session.exec(
+                select(Measure).where(Measure.plan_id == plan, Measure.number == measure)
+            ).all()
+            if not found:
+                raise NotFound("measure", f"{measure} in plan {plan}")
+            for item in found:
+                item.ladder = ladder
+                session.add(item)
+        session.commit()
+    what = f"measure {measure} of plan {plan}" if measure else f"plan {plan}"
+    out.print(f"{what}: ladder {ladder}.")
 
 
 @app.command("backup")

@@ -1,7 +1,8 @@
 """``measures run``: the long-running process.
 
 APScheduler 3.11 (the stable line; 4.x is alpha) with an ``AsyncIOScheduler`` holding a
-few fixed jobs — the sweep (engine.sweep) and the outbox delivery (engine.outbox). The
+few fixed jobs — the sweep (engine.sweep), the daily digest and weekly summary
+(engine.digests) and the outbox delivery (engine.outbox). The
 database is the source of truth: no job per deadline, nothing held only in memory, so a
 start after any downtime simply finds what became due meanwhile. Jobs are kept in
 memory (3.x job stores must not be shared between processes), ``coalesce`` folds missed
@@ -28,6 +29,7 @@ from enum import Enum
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from engine.app import App
+from engine.digests import enqueue_digests
 from engine.outbox import deliver
 from engine.sweep import record_state, sweep
 
@@ -73,6 +75,10 @@ class Daemon:
             sweep, app.ready_engine(), app.escalator, app.clock, stop=self.stopping
         )
 
+    async def _digests(self) -> None:
+        app = self.app
+        await asyncio.to_thread(enqueue_digests, app.ready_engine(), app.escalator, app.clock)
+
     async def _deliver(self) -> None:
         app = self.app
         cfg = app.config
@@ -115,6 +121,7 @@ class Daemon:
             for name, job, seconds in (
                 ("sweep", self._sweep, int(cfg["daemon.sweep_seconds"])),
                 ("delivery", self._deliver, int(cfg["daemon.delivery_seconds"])),
+                ("digests", self._digests, int(cfg["daemon.sweep_seconds"])),
             ):
                 scheduler.add_job(
                     self._guarded(name, job),

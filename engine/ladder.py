@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections.abc import Set
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from engine import tomlfile
 from engine.errors import WorkflowError
+from engine.schedule import Kind
 from engine.workflow import WorkflowDef
 
 Anchor = Literal["due", "start", "state"]
 Unit = Literal["working_days", "hours"]
 RECIPIENTS = ("responsible", "deputy", "supervisor", "controller", "head")
+KINDS = get_args(Kind)
 _STEP_KEYS = {"name", "anchor", "offset", "unit", "states", "recipients", "template", "repeat"}
 
 
@@ -39,6 +41,7 @@ class Ladder:
     name: str
     label: str
     steps: tuple[Step, ...]
+    kinds: tuple[str, ...] = ()  # deadline kinds (engine.schedule) this ladder serves
 
 
 def _at(path: Path, text: str, table: str, key: str | None = None) -> str:
@@ -125,8 +128,16 @@ def load_ladders(path: Path, workflow: WorkflowDef, templates: Set[str]) -> dict
     ladders: dict[str, Ladder] = {}
     for name, spec in raw_ladders.items():
         table = f"ladders.{name}"
-        if not isinstance(spec, dict) or set(spec) - {"label", "steps"}:
-            raise WorkflowError(f"{_at(path, text, table)}: expected only label and [[steps]]")
+        if not isinstance(spec, dict) or set(spec) - {"label", "kinds", "steps"}:
+            raise WorkflowError(
+                f"{_at(path, text, table)}: expected only label, kinds and [[steps]]"
+            )
+        kinds = spec.get("kinds", [])
+        if not isinstance(kinds, list) or any(k not in KINDS for k in kinds):
+            raise WorkflowError(
+                f"{_at(path, text, table, 'kinds')}: expected a list of deadline kinds "
+                f"({', '.join(KINDS)}), got {kinds!r}"
+            )
         steps = spec.get("steps", [])
         if not isinstance(steps, list) or not steps:
             raise WorkflowError(f"{_at(path, text, table)}: the ladder has no steps")
@@ -136,5 +147,5 @@ def load_ladders(path: Path, workflow: WorkflowDef, templates: Set[str]) -> dict
         names = [s.name for s in parsed]
         if len(set(names)) != len(names):
             raise WorkflowError(f"{_at(path, text, table)}: two steps have the same name")
-        ladders[name] = Ladder(name, str(spec.get("label", name)), parsed)
+        ladders[name] = Ladder(name, str(spec.get("label", name)), parsed, tuple(kinds))
     return ladders

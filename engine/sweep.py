@@ -66,7 +66,14 @@ class Escalator:
     mail_domain: str
 
     def ladder_for(self, plan: Plan, measure: Measure) -> Ladder:
-        return self.ladders.get(measure.ladder or plan.ladder) or self.ladders["default"]
+        """The measure's own ladder, else one serving its deadline kind, else the plan's."""
+        if measure.ladder and measure.ladder in self.ladders:
+            return self.ladders[measure.ladder]
+        kind = measure.schedule.get("kind")
+        for ladder in self.ladders.values():
+            if kind in ladder.kinds:
+                return ladder
+        return self.ladders.get(plan.ladder) or self.ladders["default"]
 
     @property
     def watched_states(self) -> set[str]:

@@ -283,3 +283,19 @@ def test_simulate_sweep_and_status(loaded: Cli) -> None:
     assert "Шагов выполнено: 0" in again
     bad = loaded("simulate", "--from", "вчера", "--to", "2026-12-01", ok=False)
     assert "--from/--to: expected YYYY-MM-DD" in bad.stderr
+
+
+def test_ladder_show_and_set(loaded: Cli) -> None:
+    shown = loaded("ladder", "show").stdout
+    assert "escalate_head" in shown and "continuous" in shown
+    assert (
+        "plan 1: ladder continuous" in loaded("ladder", "set", "continuous", "--plan", "1").stdout
+    )
+    assert (
+        "measure 8 of plan 1"
+        in loaded("ladder", "set", "default", "--plan", "1", "--measure", "8").stdout
+    )
+    bad = loaded("ladder", "set", "gentle", "--plan", "1", ok=False)
+    assert "unknown ladder 'gentle'; ladders are default, continuous" in bad.stderr
+    missing = loaded("ladder", "set", "default", "--plan", "1", "--measure", "99", ok=False)
+    assert "measure 99 in plan 1 not found" in missing.stderr

@@ -291,3 +291,56 @@ def test_an_expired_lease_is_resent_with_the_same_message_id(app: App) -> None:
     app.clock.set(at(date(2026, 12, 2), 9, 2))
     _deliver(app, mailer)
     assert [m["Message-ID"] for m in mailer.messages].count(message_id) == 1
+
+
+def test_daily_digest_and_weekly_summary_once_per_period(app: App) -> None:
+    from engine.digests import enqueue_digests
+
+    _load_examples(app)
+    reported = _first_task(app, "2")
+    app.lifecycle.fire(app.engine, reported, "start", "ivanova")
+    app.lifecycle.fire(app.engine, reported, "report", "ivanova", comment="Готово")
+    assert isinstance(app.clock, FixedClock)
+    app.clock.set(at(date(2026, 11, 30), 8))  # Monday, before working hours
+    assert enqueue_digests(app.engine, app.escalator, app.clock) == 0
+    app.clock.set(at(date(2026, 11, 30), 9, 30))
+    queued = enqueue_digests(app.engine, app.escalator, app.clock)
+    assert enqueue_digests(app.engine, app.escalator, app.clock) == 0  # once a day
+    with session_scope(app.engine) as session:
+        people = {p.id: p.key for p in session.exec(select(Person))}
+        rows = session.exec(
+            select(OutboxMessage).where(
+                col(OutboxMessage.kind).in_(["daily_digest", "weekly_summary"])
+            )
+        ).all()
+        letters = {(m.kind, people[m.person_id]) for m in rows}  # type: ignore[index]
+        ivanova = next(m for m in rows if people[m.person_id] == "ivanova")  # type: ignore[index]
+    assert len(rows) == queued
+    assert ("daily_digest", "ivanova") in letters  # task 1 due today (30.11)
+    assert ("daily_digest", "petrova") in letters  # a report waits for her
+    assert ("weekly_summary", "sokolova") in letters  # Monday: the head's summary
+    assert ("daily_digest", "zaitsev") in letters  # overdue school tasks
+    assert "Выявление" in ivanova.body_text and "просрочено" in ivanova.subject.lower()
+    app.clock.set(at(date(2026, 12, 1), 9, 30))  # Tuesday: daily again, no weekly
+    enqueue_digests(app.engine, app.escalator, app.clock)
+    with session_scope(app.engine) as session:
+        weekly = session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "weekly_summary")
+        ).all()
+    assert len(weekly) == 1
+
+
+def test_ladder_choice_measure_kind_plan(app: App) -> None:
+    _load_examples(app)
+    from engine.models import Measure, Plan
+
+    with session_scope(app.engine) as session:
+        plan = session.exec(select(Plan)).one()
+        measures = {m.number: m for m in session.exec(select(Measure))}
+        esc = app.escalator
+        assert esc.ladder_for(plan, measures["1"]).name == "default"
+        assert esc.ladder_for(plan, measures["8"]).name == "continuous"  # "Постоянно"
+        plan.ladder = "continuous"
+        assert esc.ladder_for(plan, measures["1"]).name == "continuous"
+        measures["8"].ladder = "default"
+        assert esc.ladder_for(plan, measures["8"]).name == "default"
