@@ -483,11 +483,20 @@ def config_check(ctx: typer.Context) -> None:
 
 
 @app.command()
-def run(ctx: typer.Context) -> None:
+def run(
+    ctx: typer.Context,
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="Run as if it were this moment (demonstrations, tests)."),
+    ] = None,
+) -> None:
     """Run the daemon in the foreground until SIGTERM or Ctrl+C (see README, Operations)."""
+    from engine.clock import clock_for
     from engine.daemon import run_daemon
 
     state = _app(ctx)
+    if now is not None:
+        state.clock = clock_for(now, state.config.timezone)
     state.ready_engine()
     _ = state.escalator  # refuse broken workflow or ladder files before starting
     run_daemon(state)

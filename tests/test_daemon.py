@@ -14,8 +14,13 @@ from tests.test_cli import MEASURES, Cli
 def test_run_sweeps_and_stops_on_sigterm(tmp_path: Path) -> None:
     cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}")
     cli("init")
+    del cli.env["MEASURES_NOW"]  # the option instead of the environment
     process = subprocess.Popen(
-        [MEASURES, "run"], env=cli.env, cwd=tmp_path, stderr=subprocess.PIPE, text=True
+        [MEASURES, "run", "--now", "2027-03-01T10:00"],
+        env=cli.env,
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stderr is not None
     lines: list[str] = []
