@@ -99,6 +99,16 @@ class Daemon:
                 result.failed,
             )
 
+    def _announce(self, state: RunState) -> None:
+        """Move to ``state`` and tell ``measures status`` which process is in it."""
+        self.state = state
+        record_state(
+            self.app.engine,
+            "daemon",
+            self.app.clock.now(),
+            {"pid": os.getpid(), "host": socket.gethostname(), "state": state.value},
+        )
+
     async def serve(self) -> None:
         app = self.app
         cfg = app.config
@@ -139,13 +149,7 @@ class Daemon:
                 stack.push_async_callback(closer)
             scheduler.start()
             stack.callback(scheduler.shutdown, False)
-            record_state(
-                app.engine,
-                "daemon",
-                app.clock.now(),
-                {"pid": os.getpid(), "host": socket.gethostname(), "state": "running"},
-            )
-            self.state = RunState.RUNNING
+            self._announce(RunState.RUNNING)
             log.info("daemon %s; stop with Ctrl+C or SIGTERM", self.state.value)
             await stop.wait()
             self.state = RunState.STOPPING
@@ -153,13 +157,7 @@ class Daemon:
             self.stopping.set()
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
-        record_state(
-            app.engine,
-            "daemon",
-            app.clock.now(),
-            {"pid": os.getpid(), "host": socket.gethostname(), "state": "stopped"},
-        )
-        self.state = RunState.STOPPED
+        self._announce(RunState.STOPPED)
         log.info("daemon %s", self.state.value)
 
 

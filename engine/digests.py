@@ -21,8 +21,8 @@ from sqlmodel import Session, col, select
 from engine.clock import Clock
 from engine.db import session_scope
 from engine.models import AuditEvent, Measure, OutboxMessage, Person, Plan, School, Task, pk
-from engine.sweep import Escalator
-from notifications import Digest, DigestLine, make_message_id, render
+from engine.sweep import Escalator, queue_message
+from notifications import Digest, DigestLine
 
 log = logging.getLogger(__name__)
 
@@ -72,21 +72,15 @@ def _enqueue(
         return False
     if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe)).first():
         return False
-    rendered = render(template, {"digest": digest})
-    session.add(
-        OutboxMessage(
-            dedupe_key=dedupe,
-            kind=template,
-            person_id=pk(person),
-            recipient_email=person.email,
-            recipient_name=person.name,
-            subject=rendered.subject,
-            body_text=rendered.text,
-            body_html=rendered.html,
-            message_id=make_message_id(dedupe.replace(":", "."), esc.mail_domain),
-            created_at=now,
-            not_before=esc.hours.next_open(now),
-        )
+    queue_message(
+        session,
+        esc,
+        dedupe=dedupe,
+        template=template,
+        context={"digest": digest},
+        person=person,
+        now=now,
+        not_before=esc.hours.next_open(now),
     )
     return True
 

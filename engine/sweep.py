@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -172,6 +172,46 @@ def _notice(
     )
 
 
+def queue_message(
+    session: Session,
+    esc: Escalator,
+    *,
+    dedupe: str,
+    template: str,
+    context: Mapping[str, object],
+    person: Person,
+    now: datetime,
+    not_before: datetime,
+    task_id: int | None = None,
+    step_id: int | None = None,
+    on_behalf_of_id: int | None = None,
+) -> None:
+    """Render a letter and store it in the outbox under its unique ``dedupe`` key.
+
+    The Message-ID is derived from the key, so any resend of this row is the same
+    letter to the mail server and to the recipient's client.
+    """
+    rendered = render(template, context)
+    session.add(
+        OutboxMessage(
+            dedupe_key=dedupe,
+            kind=template,
+            task_id=task_id,
+            step_id=step_id,
+            person_id=pk(person),
+            on_behalf_of_id=on_behalf_of_id,
+            recipient_email=person.email,
+            recipient_name=person.name,
+            subject=rendered.subject,
+            body_text=rendered.text,
+            body_html=rendered.html,
+            message_id=make_message_id(dedupe.replace(":", "."), esc.mail_domain),
+            created_at=now,
+            not_before=not_before,
+        )
+    )
+
+
 def take_step(
     esc: Escalator,
     session: Session,
@@ -206,25 +246,18 @@ def take_step(
             log.warning("task %s step %s: %s has no email", task.id, planned.key, person.key)
             continue
         notice = _notice(esc, session, planned, task, measure, plan, person, today)
-        rendered = render(planned.step.template, {"notice": notice})
-        dedupe = f"step:{pk(row)}:{pk(person)}"
-        session.add(
-            OutboxMessage(
-                dedupe_key=dedupe,
-                kind=planned.step.template,
-                task_id=pk(task),
-                step_id=pk(row),
-                person_id=pk(person),
-                on_behalf_of_id=behalf.id if behalf else None,
-                recipient_email=person.email,
-                recipient_name=person.name,
-                subject=rendered.subject,
-                body_text=rendered.text,
-                body_html=rendered.html,
-                message_id=make_message_id(dedupe.replace(":", "."), esc.mail_domain),
-                created_at=now,
-                not_before=planned.send_at,
-            )
+        queue_message(
+            session,
+            esc,
+            dedupe=f"step:{pk(row)}:{pk(person)}",
+            template=planned.step.template,
+            context={"notice": notice},
+            person=person,
+            now=now,
+            not_before=planned.send_at,
+            task_id=pk(task),
+            step_id=pk(row),
+            on_behalf_of_id=behalf.id if behalf else None,
         )
         result.messages += 1
 
