@@ -38,10 +38,13 @@ def backup(engine: Engine, target: Path) -> Path:
     source = _sqlite_path(engine)
     if target.exists():
         raise InputError(f"{target}: already exists; choose a new file name")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
-        live.backup(copy)
-    copy.close()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
+            live.backup(copy)
+        copy.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise InputError(f"{target}: cannot write the backup there: {exc}") from None
     return target
 
 
@@ -61,5 +64,8 @@ def restore(engine: Engine, source: Path) -> None:
     finally:
         candidate.dispose()
     engine.dispose()
-    with sqlite3.connect(source) as backup_db, sqlite3.connect(target) as live:
-        backup_db.backup(live)
+    try:
+        with sqlite3.connect(source) as backup_db, sqlite3.connect(target) as live:
+            backup_db.backup(live)
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseError(f"{target}: restore failed, the database is unchanged: {exc}") from None

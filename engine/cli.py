@@ -61,6 +61,27 @@ def _app(ctx: typer.Context) -> App:
     return state
 
 
+def _day(text: str, option: str) -> date:
+    """A calendar date typed by a person, within the years a plan can concern."""
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise MeasuresError(f"{option}: expected a date YYYY-MM-DD, got {text!r}") from None
+    if not 1900 <= day.year <= 2200:
+        raise MeasuresError(f"{option}: {text!r} is outside the years 1900–2200")
+    return day
+
+
+def _span(first: str, last: str, option: str) -> tuple[date, date]:
+    start, end = _day(first, option), _day(last, option)
+    if end < start:
+        raise MeasuresError(f"{option}: the period ends ({end}) before it starts ({start})")
+    return start, end
+
+
+TaskId = Annotated[int, typer.Argument(help="Task id (see `measures tasks`).", min=1, max=2**62)]
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
@@ -153,7 +174,7 @@ def import_plan(
         _print_json(data)
         return
     render_review(out, result, dry_run)
-    if outcome is not None and not result.unchanged:
+    if outcome is not None and (not result.unchanged or outcome.tasks.any):
         t = outcome.tasks
         verb = "загружен как план" if outcome.created else "обновлён: план"
         out.print(
@@ -179,10 +200,10 @@ def schedule_explain(
     from engine.schedule import occurrences, parse_deadline, schedule_json
 
     state = _app(ctx)
-    try:
-        first, last = (date.fromisoformat(part) for part in period.split(":"))
-    except ValueError:
-        raise MeasuresError(f"--period: expected YYYY-MM-DD:YYYY-MM-DD, got {period!r}") from None
+    parts = period.split(":")
+    if len(parts) != 2:
+        raise MeasuresError(f"--period: expected YYYY-MM-DD:YYYY-MM-DD, got {period!r}")
+    first, last = _span(parts[0], parts[1], "--period")
     try:
         with session_scope(state.ready_engine()) as session:
             events = event_dates(session)
@@ -337,7 +358,7 @@ def tasks(
 @app.command()
 def fire(
     ctx: typer.Context,
-    task: Annotated[int, typer.Argument(help="Task id (see `measures tasks`).")],
+    task: TaskId,
     event: Annotated[str, typer.Argument(help="Event name, e.g. start, report, verify.")],
     actor: Annotated[str, typer.Option("--as", help="Who acts: a person's key or email.")],
     comment: Annotated[str, typer.Option("--comment", help="Report text or reason.")] = "",
@@ -371,7 +392,7 @@ def fire(
 @app.command()
 def history(
     ctx: typer.Context,
-    task: Annotated[int, typer.Argument(help="Task id.")],
+    task: TaskId,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show every transition of a task: who, when, from, to, comment, evidence."""
@@ -558,10 +579,7 @@ def simulate(
     from engine.simulate import simulate as timeline
 
     state = _app(ctx)
-    try:
-        first, last = date.fromisoformat(start), date.fromisoformat(end)
-    except ValueError:
-        raise MeasuresError(f"--from/--to: expected YYYY-MM-DD, got {start!r} / {end!r}") from None
+    first, last = _span(start, end, "--from/--to")
     zone = state.config.timezone
     begin = datetime.combine(first, time(0), tzinfo=zone)
     finish = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone) - timedelta(
@@ -680,6 +698,12 @@ def ladder_set(
             ).all()
             if not found:
                 raise NotFound("measure", f"{measure} in plan {plan}")
+            if len(found) > 1:  # numbering restarts in each section of some plans
+                sections = ", ".join(m.key.rpartition("#")[0] or "—" for m in found)
+                raise MeasuresError(
+                    f"plan {plan} has {len(found)} measures numbered {measure} (in sections: "
+                    f"{sections}); set the ladder of the plan, or renumber the document"
+                )
             for item in found:
                 item.ladder = ladder
                 session.add(item)

@@ -60,6 +60,8 @@ def parse_now(text: str, zone: ZoneInfo) -> datetime:
             f"--now / {NOW_ENV}: expected an ISO date or date-time such as "
             f"2026-12-01 or 2026-12-01T10:00+03:00, got {text!r}"
         ) from None
+    if not 1900 <= moment.year <= 2200:
+        raise ConfigError(f"--now / {NOW_ENV}: {text!r} is outside the years 1900–2200")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)

@@ -75,10 +75,32 @@ def read_csv(path: Path, columns: Sequence[str], required: Sequence[str]) -> Csv
             return table
     except FileNotFoundError:
         raise InputError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder; expected a CSV file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; save the table as CSV UTF-8") from None
     except csv.Error as exc:
         raise InputError(f"{path}: not a readable CSV file: {exc}") from None
+
+
+def email_problem(value: str) -> str | None:
+    """Why ``value`` cannot be used as a recipient address, or None if it can.
+
+    The same parser that later builds the message decides, so an address accepted here
+    cannot make delivery fail ("ivanova@x.ru;" or a Cyrillic local part would).
+    """
+    from email.errors import HeaderParseError
+    from email.headerregistry import Address
+
+    try:
+        address = Address(addr_spec=value)
+    except (ValueError, IndexError, HeaderParseError):
+        return f"not an email address: {value!r}"
+    if not address.domain or "." not in address.domain or not value.isascii():
+        return f"not an email address: {value!r} (expected name@domain, Latin letters)"
+    return None
 
 
 def split_list(cell: str) -> list[str]:

@@ -90,6 +90,7 @@ class Daemon:
             sender=str(cfg["mail.sender"]),
             sender_name=str(cfg["mail.sender_name"] or cfg["committee.name"]),
             max_attempts=int(cfg["mail.max_attempts"]),
+            stop=self.stopping,
         )
         if result.sent or result.failed:
             log.info(

@@ -105,7 +105,10 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
                 select(Task, Measure, Plan)
                 .join(Measure, col(Measure.id) == Task.measure_id)
                 .join(Plan, col(Plan.id) == Measure.plan_id)
-                .where(col(Task.state).in_(sorted(owing | awaiting)))
+                .where(
+                    col(Task.state).in_(sorted(owing | awaiting)),
+                    col(Task.detached_at).is_(None),
+                )
                 .order_by(col(Task.due_date), col(Task.id))
             )
             for task, measure, plan in rows:
@@ -135,7 +138,8 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
                     everything["awaiting_verification"].append(line)
                     if task.supervisor_id is not None:
                         groups[task.supervisor_id]["awaiting_verification"].append(line)
-            for person in session.exec(select(Person).where(col(Person.id).in_(list(groups)))):
+            recipients = select(Person).where(col(Person.id).in_(list(groups)), Person.active)
+            for person in session.exec(recipients):
                 lines = groups[pk(person)]
                 digest = Digest(
                     recipient_name=person.name,
@@ -191,7 +195,7 @@ def _weekly(
         completed.append(_line(esc, session, task, measure, plan, 0))
     year, week, _ = today.isocalendar()
     queued = 0
-    for head in session.exec(select(Person)):
+    for head in session.exec(select(Person).where(Person.active)):
         if "head" not in head.roles:
             continue
         digest = Digest(

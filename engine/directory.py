@@ -22,14 +22,13 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, or_, select
 
-from engine.csvfile import CsvTable, read_csv, split_list
+from engine.csvfile import CsvTable, email_problem, read_csv, split_list
 from engine.errors import NotFound
 from engine.models import Deputy, Person, pk, upsert_by_key
 
 #: Roles a person can hold in the directory ("responsible" is a relation to a task).
 DIRECTORY_ROLES = ("supervisor", "head", "admin")
 COLUMNS = ("key", "name", "position", "organisation", "email", "roles", "aliases", "deputies")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 _DEPUTY = re.compile(r"^\s*(\S+)\s+(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})\s*$")
 
 
@@ -80,8 +79,9 @@ def import_people(session: Session, path: Path) -> ImportSummary:
                 table.problem(
                     line, "roles", f"unknown role {role!r}; expected {', '.join(DIRECTORY_ROLES)}"
                 )
-        if cell["email"] and not _EMAIL.match(cell["email"]):
-            table.problem(line, "email", f"not an address: {cell['email']!r}")
+        problem = email_problem(cell["email"]) if cell["email"] else None
+        if problem:
+            table.problem(line, "email", problem)
         person: dict[str, Any] = {
             f: cell[f] for f in ("key", "name", "position", "organisation", "email")
         }

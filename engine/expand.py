@@ -2,8 +2,10 @@
 
 Used by the plan import (new and edited documents) and after the assessment calendar
 changes. Tasks are matched by (occurrence number, school), so a moved due date updates
-the task in place — its state and history stay — and only tasks that are no longer
-wanted are removed, and only when nothing has happened to them yet.
+the task in place — its state and history stay. A task no longer wanted is deleted
+only when nothing has happened to it yet (no transition, ladder step or letter);
+otherwise it is *detached*: kept with its history, but no longer reminded about,
+escalated or listed as open work.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
-from engine.models import AuditEvent, Measure, Task, pk
+from engine.models import AuditEvent, EscalationStep, Measure, OutboxMessage, Task, pk
 from engine.resolve import Directory, Resolution
 from engine.schedule import Occurrence
 
@@ -37,7 +39,7 @@ class TaskChanges:
     created: int = 0
     updated: int = 0
     removed: int = 0
-    kept: list[int] = field(default_factory=list)  # unwanted but with history: task ids
+    kept: list[int] = field(default_factory=list)  # detached: unwanted but with history
 
     def add(self, other: TaskChanges) -> None:
         self.created += other.created
@@ -92,8 +94,12 @@ def desired_tasks(
 
 
 def has_history(session: Session, task_id: int) -> bool:
-    count = session.exec(select(func.count()).where(col(AuditEvent.task_id) == task_id)).one()
-    return bool(count)
+    """Anything happened to the task: a transition, a ladder step, a letter."""
+    for model in (AuditEvent, EscalationStep, OutboxMessage):
+        column = col(model.task_id)
+        if session.exec(select(func.count()).where(column == task_id)).one():
+            return True
+    return False
 
 
 def sync_tasks(
@@ -135,16 +141,19 @@ def sync_tasks(
                 )
             )
             changes.created += 1
-        elif any(getattr(task, k) != v for k, v in fields.items()):
+        elif task.detached_at is not None or any(getattr(task, k) != v for k, v in fields.items()):
             for name, value in fields.items():
                 setattr(task, name, value)
+            task.detached_at = None  # back in the document
             task.updated_at = now
             session.add(task)
             changes.updated += 1
     for task in existing.values():
-        if task.state == initial_state and not has_history(session, pk(task)):
+        if not has_history(session, pk(task)):
             session.delete(task)
             changes.removed += 1
-        else:
+        elif task.detached_at is None:
+            task.detached_at = now  # keep the history, stop reminding about it
+            session.add(task)
             changes.kept.append(pk(task))
     return changes

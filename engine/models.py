@@ -181,6 +181,9 @@ class Task(SQLModel, table=True):
     due_date: date | None = Field(default=None, index=True)
     state: str = Field(default="planned", max_length=40, index=True)
     state_since: datetime | None = None  # when the task entered its state (ladder anchor)
+    # Set when an edited document (or calendar) no longer has this task but it has a
+    # history to keep: it is then left out of sweeps, digests and lists of open work.
+    detached_at: datetime | None = None
     report: str = ""
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime

@@ -1,19 +1,22 @@
 """Delivering the outbox: claim, send, mark — with retries only for what is transient.
 
-Rows are claimed with a short lease (``status = 'sending'``) in their own transaction,
-sent outside any transaction, then marked. A daemon killed between sending and marking
-leaves the row ``sending``; when the lease runs out it is sent again with the same
-Message-ID (the spool overwrites its file; mail clients fold the duplicate), so a
-message is never lost. Mail goes out only within working hours on working days.
+Rows are claimed one at a time with a short lease (``status = 'sending'``) in their own
+transaction, sent outside any transaction, then marked — only if the lease is still
+theirs, so a slow send whose lease ran out cannot overwrite what another daemon did.
+A daemon killed between sending and marking leaves the row ``sending``; when the lease
+runs out it is sent again with the same Message-ID (the spool overwrites its file; mail
+clients fold the duplicate), so a message is never lost. Mail goes out only within
+working hours on working days.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import col, or_, select
 
 from engine.clock import Clock
@@ -50,41 +53,51 @@ class DeliveryResult:
     quiet: bool = False  # outside working hours: nothing attempted
 
 
-def _claim(engine: Engine, now: datetime, batch: int) -> list[OutboxMessage]:
+def _claim_one(engine: Engine, now: datetime) -> OutboxMessage | None:
+    """Take the oldest due row with a fresh lease; one at a time, so a lease only has to
+    outlast one send, not a whole batch of slow ones."""
     with session_scope(engine) as session:
-        rows = list(
-            session.exec(
-                select(OutboxMessage)
-                .where(
-                    or_(
-                        (col(OutboxMessage.status) == "pending")
-                        & (col(OutboxMessage.not_before) <= now),
-                        (col(OutboxMessage.status) == "sending")
-                        & (col(OutboxMessage.lease_until) < now),
-                    )
+        row = session.exec(
+            select(OutboxMessage)
+            .where(
+                or_(
+                    (col(OutboxMessage.status) == "pending")
+                    & (col(OutboxMessage.not_before) <= now),
+                    (col(OutboxMessage.status) == "sending")
+                    & (col(OutboxMessage.lease_until) < now),
                 )
-                .order_by(col(OutboxMessage.id))
-                .limit(batch)
-                .with_for_update(skip_locked=True)
             )
-        )
-        for row in rows:
-            row.status = "sending"
-            row.lease_until = now + LEASE
-            session.add(row)
-        session.commit()
-        return rows
-
-
-def _finish(engine: Engine, row_id: int, **fields: object) -> None:
-    with session_scope(engine) as session:
-        row = session.get(OutboxMessage, row_id)
+            .order_by(col(OutboxMessage.id))
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
         if row is None:
-            return
-        for name, value in fields.items():
-            setattr(row, name, value)
+            return None
+        row.status = "sending"
+        row.lease_until = now + LEASE
         session.add(row)
         session.commit()
+        return row
+
+
+def _finish(engine: Engine, claimed: OutboxMessage, **fields: object) -> bool:
+    """Record the outcome only if this claim still owns the row (its lease is ours)."""
+    values = {"lease_until": None, **fields}
+    with session_scope(engine) as session:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == claimed.id,
+                col(OutboxMessage.status) == "sending",
+                col(OutboxMessage.lease_until) == claimed.lease_until,
+            )
+            .values(**values)
+        )
+        session.commit()
+        owned = bool(getattr(result, "rowcount", 0))
+    if not owned:
+        log.warning("outbox %s: lease lost before the outcome was recorded", claimed.id)
+    return owned
 
 
 async def deliver(
@@ -97,38 +110,46 @@ async def deliver(
     sender_name: str,
     max_attempts: int,
     batch: int = 50,
+    stop: threading.Event | None = None,
 ) -> DeliveryResult:
-    """Send what is due now; returns counts. Safe to run in several daemons at once."""
+    """Send up to ``batch`` due messages; safe to run in several daemons at once.
+
+    ``stop`` is checked between messages: a stopping daemon finishes the one in flight.
+    """
     result = DeliveryResult()
     now = clock.now()
     if not hours.is_open(now):
         result.quiet = True
         return result
-    for row in _claim(engine, now, batch):
-        assert row.id is not None
-        message = build_message(
-            RenderedMessage(row.subject, row.body_text, row.body_html),
-            sender=sender,
-            sender_name=sender_name,
-            recipient_name=row.recipient_name,
-            recipient_email=row.recipient_email,
-            message_id=row.message_id,
-            date=row.created_at,
-            headers={"X-Measures-Task": str(row.task_id or ""), "X-Measures-Kind": row.kind},
-        )
+    for _ in range(batch):
+        if stop is not None and stop.is_set():
+            break
+        row = _claim_one(engine, clock.now())
+        if row is None:
+            break
         attempts = row.attempts + 1
         try:
+            message = build_message(
+                RenderedMessage(row.subject, row.body_text, row.body_html),
+                sender=sender,
+                sender_name=sender_name,
+                recipient_name=row.recipient_name,
+                recipient_email=row.recipient_email,
+                message_id=row.message_id,
+                date=row.created_at,
+                headers={"X-Measures-Task": str(row.task_id or ""), "X-Measures-Kind": row.kind},
+            )
             await mailer.send(message)
         except TransientMailError as exc:
             if attempts >= max_attempts:
                 log.error("outbox %s: giving up after %d attempts: %s", row.id, attempts, exc)
-                _finish(engine, row.id, status="failed", attempts=attempts, last_error=str(exc))
+                _finish(engine, row, status="failed", attempts=attempts, last_error=str(exc))
                 result.failed += 1
             else:
                 wait = BACKOFF[min(attempts, len(BACKOFF)) - 1]
                 _finish(
                     engine,
-                    row.id,
+                    row,
                     status="pending",
                     attempts=attempts,
                     last_error=str(exc),
@@ -136,24 +157,22 @@ async def deliver(
                 )
                 result.retried += 1
             continue
-        except PermanentMailError as exc:
-            log.error("outbox %s: not deliverable: %s", row.id, exc)
-            _finish(engine, row.id, status="failed", attempts=attempts, last_error=str(exc))
+        except (PermanentMailError, ValueError) as exc:
+            # ValueError: the stored address or a header cannot form an email at all
+            # (e.g. "ivanova@x.ru;"); retrying cannot help, and it must not block the rest.
+            log.error("outbox %s: not deliverable to %r: %s", row.id, row.recipient_email, exc)
+            _finish(engine, row, status="failed", attempts=attempts, last_error=str(exc))
             result.failed += 1
             continue
-        _finish(
-            engine, row.id, status="sent", attempts=attempts, sent_at=clock.now(), last_error=""
-        )
-        result.sent += 1
+        if _finish(
+            engine, row, status="sent", attempts=attempts, sent_at=clock.now(), last_error=""
+        ):
+            result.sent += 1
     if result.sent or result.retried or result.failed:
         record_state(
             engine,
             "delivery",
             now,
-            {
-                "sent": result.sent,
-                "retried": result.retried,
-                "failed": result.failed,
-            },
+            {"sent": result.sent, "retried": result.retried, "failed": result.failed},
         )
     return result

@@ -29,7 +29,14 @@ from engine.schedule import Cadence, EventDate, occurrences, parse_deadline, sch
 from engine.workcalendar import WorkCalendar
 
 #: Fields of a measure compared when an edited document is imported again.
-_COMPARED = ("title", "deadline_phrase", "responsible_text", "expected_result", "decisions")
+_COMPARED = (
+    "number",
+    "title",
+    "deadline_phrase",
+    "responsible_text",
+    "expected_result",
+    "decisions",
+)
 
 
 @dataclass
@@ -125,7 +132,14 @@ def _measure_key(section: str, number: str, taken: set[str]) -> str:
     return candidate
 
 
-def _find_existing(session: Session, doc: SourceDocument, sha: str) -> tuple[Plan | None, bool]:
+def _find_existing(
+    session: Session, doc: SourceDocument, sha: str, period: tuple[date, date]
+) -> tuple[Plan | None, bool]:
+    """The plan this document is (the same file) or updates (an edited version).
+
+    An edited version is the same order (number and date) or, without both, the same
+    title *for the same period*: next year's plan with last year's title is a new plan.
+    """
     same = session.exec(select(Plan).where(Plan.source_sha256 == sha)).first()
     if same is not None:
         return same, True
@@ -135,8 +149,38 @@ def _find_existing(session: Session, doc: SourceDocument, sha: str) -> tuple[Pla
             Plan.order_number == doc.order_number, Plan.order_date == doc.order_date
         )
     else:
-        query = query.where(Plan.title == doc.title)
+        query = query.where(
+            Plan.title == doc.title,
+            Plan.period_start == period[0],
+            Plan.period_end == period[1],
+        )
     return session.exec(query.order_by(col(Plan.id))).first(), False
+
+
+def _match(stored: Sequence[Measure], incoming: Sequence[MeasureReview]) -> dict[str, Measure]:
+    """Incoming measure key → the stored measure it continues.
+
+    First by section and wording (a measure renumbered because one was inserted above
+    keeps its tasks), then by section and number (a measure whose wording was corrected).
+    """
+
+    def by_text(section_key: str, title: str) -> tuple[str, str]:
+        return section_key.rpartition("#")[0], normalise(title)
+
+    free = {m.id: m for m in stored}
+    texts = {by_text(m.key, m.title): m for m in stored}
+    keys = {m.key: m for m in stored}
+    matched: dict[str, Measure] = {}
+    for pass_ in ("text", "key"):
+        for m in incoming:
+            if m.key in matched:
+                continue
+            candidate = (
+                texts.get(by_text(m.key, m.row.title)) if pass_ == "text" else (keys.get(m.key))
+            )
+            if candidate is not None and candidate.id in free:
+                matched[m.key] = free.pop(candidate.id)
+    return matched
 
 
 def review(
@@ -215,7 +259,7 @@ def review(
                 problems=own,
             )
         )
-    existing, unchanged = _find_existing(session, doc, sha)
+    existing, unchanged = _find_existing(session, doc, sha, period)
     result = Review(doc, sha, period, controller_id, measures, problems, existing, unchanged)
     if existing is not None and not unchanged:
         result.diff = _diff(session, existing, measures)
@@ -223,21 +267,20 @@ def review(
 
 
 def _diff(session: Session, plan: Plan, measures: Sequence[MeasureReview]) -> dict[str, list[str]]:
-    stored = {m.key: m for m in session.exec(select(Measure).where(Measure.plan_id == plan.id))}
-    incoming = {m.key: m for m in measures}
+    stored = list(session.exec(select(Measure).where(Measure.plan_id == plan.id)))
+    matched = _match(stored, measures)
     diff: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
-    for key, m in incoming.items():
-        old = stored.get(key)
+    for m in measures:
+        old = matched.get(m.key)
         if old is None:
             diff["added"].append(f"№ {m.row.number} {m.row.title[:80]}")
             continue
         new_values = _measure_fields(m)
         changed = [f for f in _COMPARED if getattr(old, f) != new_values[f]]
         if changed:
-            diff["changed"].append(f"№ {m.row.number}: {', '.join(changed)}")
-    diff["removed"] = [
-        f"№ {m.number} {m.title[:80]}" for k, m in stored.items() if k not in incoming
-    ]
+            diff["changed"].append(f"№ {old.number}: {', '.join(changed)}")
+    kept = {m.id for m in matched.values()}
+    diff["removed"] = [f"№ {m.number} {m.title[:80]}" for m in stored if m.id not in kept]
     return {k: v for k, v in diff.items() if v}
 
 
@@ -270,8 +313,8 @@ class Outcome:
 def commit(session: Session, result: Review, initial_state: str, now: datetime) -> Outcome:
     """Write the reviewed plan in one transaction (the caller's session is committed here)."""
     doc = result.document
-    if result.unchanged and result.existing is not None:
-        return Outcome(result.existing, False, 0, TaskChanges())
+    # The same file is committed too: its tasks are synced again, which changes nothing
+    # unless the directory changed meanwhile (a responsible found, a school added).
     plan = result.existing or Plan(
         title=doc.title, period_start=result.period[0], period_end=result.period[1], created_at=now
     )
@@ -288,10 +331,12 @@ def commit(session: Session, result: Review, initial_state: str, now: datetime) 
     session.add(plan)
     session.flush()
     sections = _sync_sections(session, plan, doc)
-    stored = {m.key: m for m in session.exec(select(Measure).where(Measure.plan_id == plan.id))}
+    stored = list(session.exec(select(Measure).where(Measure.plan_id == plan.id)))
+    matched = _match(stored, result.measures)
+    kept_ids = {m.id for m in matched.values()}
     changes = TaskChanges()
     for position, reviewed in enumerate(result.measures, start=1):
-        measure = stored.pop(reviewed.key, None) or Measure(
+        measure = matched.get(reviewed.key) or Measure(
             plan_id=pk(plan), position=position, number="", title=""
         )
         for name, value in _measure_fields(reviewed).items():
@@ -303,16 +348,15 @@ def commit(session: Session, result: Review, initial_state: str, now: datetime) 
         session.add(measure)
         session.flush()
         changes.add(sync_tasks(session, measure, reviewed.tasks, initial_state, now))
-    for gone in stored.values():  # measures no longer in the document
+    for gone in (m for m in stored if m.id not in kept_ids):  # no longer in the document
         changes.add(sync_tasks(session, gone, [], initial_state, now))
         if not session.exec(select(Task).where(Task.measure_id == gone.id)).first():
             session.delete(gone)
         else:
-            gone.problems = [
-                *gone.problems,
-                "Мероприятие удалено из документа, но по нему есть история.",
-            ]
-            session.add(gone)
+            note = "Мероприятие удалено из документа, но по нему есть история."
+            if note not in gone.problems:
+                gone.problems = [*gone.problems, note]
+                session.add(gone)
     session.flush()
     _drop_unused_sections(session, plan, set(sections.values()))
     session.commit()

@@ -28,6 +28,7 @@ class TaskRow:
     state: str
     version: int
     overdue: bool
+    detached: bool = False  # removed from its document, kept for its history
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -66,7 +67,11 @@ def list_tasks(
     if plan_id is not None:
         query = query.where(col(Measure.plan_id) == plan_id)
     if overdue:
-        query = query.where(col(Task.due_date) < today, col(Task.state).in_(workflow.owing))
+        query = query.where(
+            col(Task.due_date) < today,
+            col(Task.state).in_(workflow.owing),
+            col(Task.detached_at).is_(None),
+        )
     rows = []
     for task, measure, plan, resp, sup in session.execute(query).tuples():
         assert task.id is not None and plan.id is not None
@@ -84,8 +89,12 @@ def list_tasks(
                 state=task.state,
                 version=task.version,
                 overdue=bool(
-                    task.due_date and task.due_date < today and task.state in workflow.owing
+                    task.due_date
+                    and task.due_date < today
+                    and task.state in workflow.owing
+                    and task.detached_at is None
                 ),
+                detached=task.detached_at is not None,
             )
         )
     return rows

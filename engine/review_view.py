@@ -86,7 +86,9 @@ def render_review(console: Console, review: Review, dry_run: bool) -> None:
     if flagged:
         console.print(Text(f"Мероприятий с замечаниями: {flagged}.", style="red"))
     if review.unchanged and review.existing is not None:
-        console.print(f"Этот документ уже загружен (план {review.existing.id}): изменений нет.")
+        console.print(
+            f"Этот документ уже загружен (план {review.existing.id}): изменений в документе нет."
+        )
     elif review.existing is not None:
         console.print(Text(f"Документ обновляет план {review.existing.id}:", style="bold"))
         labels = {"added": "добавлены", "removed": "удалены", "changed": "изменены"}

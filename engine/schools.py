@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, delete, select
 
-from engine.csvfile import read_csv, split_list
+from engine.csvfile import email_problem, read_csv, split_list
 from engine.models import Person, RiskFlag, School, pk, upsert_by_key
 
 COLUMNS = ("key", "name", "short_name", "email", "head", "aliases", "flags")
@@ -60,6 +60,9 @@ def import_schools(session: Session, path: Path) -> SchoolsSummary:
         seen[cell["key"]] = line
         if not cell["name"]:
             table.problem(line, "name", "empty")
+        problem = email_problem(cell["email"]) if cell["email"] else None
+        if problem:
+            table.problem(line, "email", problem)
         head = heads.get(cell["head"]) if cell["head"] else None
         if cell["head"] and head is None:
             table.problem(line, "head", f"no person {cell['head']!r} in the directory")

@@ -58,7 +58,7 @@ def simulate(
         select(Task, Measure, Plan)
         .join(Measure, col(Measure.id) == Task.measure_id)
         .join(Plan, col(Plan.id) == Measure.plan_id)
-        .where(col(Task.state).in_(sorted(esc.watched_states)))
+        .where(col(Task.state).in_(sorted(esc.watched_states)), col(Task.detached_at).is_(None))
         .order_by(col(Task.id))
     )
     timeline: list[TimelineEntry] = []

@@ -269,7 +269,11 @@ def _batch(
         select(Task, Measure, Plan)
         .join(Measure, col(Measure.id) == Task.measure_id)
         .join(Plan, col(Plan.id) == Measure.plan_id)
-        .where(col(Task.id) > after, col(Task.state).in_(states))
+        .where(
+            col(Task.id) > after,
+            col(Task.state).in_(states),
+            col(Task.detached_at).is_(None),
+        )
         .order_by(col(Task.id))
         .limit(size)
         .with_for_update(skip_locked=True, of=Task)

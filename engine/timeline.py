@@ -47,7 +47,7 @@ class WorkingHours:
         day = local.date()
         if self.calendar.is_working_day(day) and local.time() < self.start:
             return self.at(day, self.start)
-        return self.at(self.calendar.next_working_day(day + timedelta(days=1)), self.start)
+        return self.at(self.calendar.next_working_day(day), self.start)
 
 
 @dataclass(frozen=True)
@@ -105,7 +105,12 @@ def plan_steps(
         label = day.isoformat() if step.unit == "working_days" else moment.isoformat()
         for n in range(_MAX_REPEATS):
             if step.unit == "working_days":
-                due_day = hours.calendar.add_working_days(day, step.offset + n * step.repeat)
+                base = day
+                if step.anchor == "due" and step.offset <= 0:
+                    # A due date on a day off means the last working day before it: the
+                    # "due today" letter must not arrive after the deadline.
+                    base = hours.calendar.on_or_before(day)
+                due_day = hours.calendar.add_working_days(base, step.offset + n * step.repeat)
                 fire_at = hours.at(due_day, hours.start)
             else:
                 fire_at = moment + timedelta(hours=step.offset + n * step.repeat)

@@ -97,7 +97,7 @@ def test_commands_before_init_say_what_to_do(cli: Cli) -> None:
 
 def test_init_imports_and_filters(loaded: Cli) -> None:
     again = loaded("import", str(EXAMPLES / "plan.txt"))
-    assert "Этот документ уже загружен (план 1): изменений нет." in again.stdout
+    assert "Этот документ уже загружен (план 1): изменений в документе нет." in again.stdout
     rows = loaded.json("tasks")
     assert isinstance(rows, list) and len(rows) == 33
     assert {r["state"] for r in rows} == {"planned"}
@@ -171,11 +171,20 @@ def test_audit_verify_fails_on_tampering(loaded: Cli, tmp_path: Path) -> None:
         (["import", "missing.csv"], "missing.csv: file not found"),
         (["people", "import", "missing.csv"], "missing.csv: file not found"),
         (["--now", "завтра", "tasks"], "--now / MEASURES_NOW: expected an ISO date"),
+        (["--now", "0001-01-01", "tasks"], "outside the years 1900–2200"),
+        (["fire", "99999999999999999999", "start", "--as", "ivanova"], "Invalid value"),
+        (["history", "0"], "Invalid value"),
+        (["simulate", "--from", "2026-01-01", "--to", "9999-12-31"], "outside the years"),
+        (["simulate", "--from", "2026-02-01", "--to", "2026-01-01"], "ends (2026-01-01) before"),
+        (["schedule", "explain", "Май", "--period", "2027-08-31:2026-09-01"], "before it starts"),
+        (["people", "import", "."], "is a folder; expected a CSV file"),
+        (["backup", "/proc/nope/backup.db"], "cannot write the backup there"),
+        (["ladder", "set", "default", "--plan", "7"], "plan 7 not found"),
     ],
 )
 def test_user_mistakes_are_one_clear_line(loaded: Cli, args: list[str], expected: str) -> None:
     result = loaded(*args, ok=False)
-    assert result.returncode == 1
+    assert result.returncode == (2 if expected == "Invalid value" else 1)
     assert expected in result.stderr
 
 
@@ -282,7 +291,7 @@ def test_simulate_sweep_and_status(loaded: Cli) -> None:
     again = loaded("sweep").stdout
     assert "Шагов выполнено: 0" in again
     bad = loaded("simulate", "--from", "вчера", "--to", "2026-12-01", ok=False)
-    assert "--from/--to: expected YYYY-MM-DD" in bad.stderr
+    assert "--from/--to: expected a date YYYY-MM-DD, got 'вчера'" in bad.stderr
 
 
 def test_ladder_show_and_set(loaded: Cli) -> None:
@@ -299,3 +308,20 @@ def test_ladder_show_and_set(loaded: Cli) -> None:
     assert "unknown ladder 'gentle'; ladders are default, continuous" in bad.stderr
     missing = loaded("ladder", "set", "default", "--plan", "1", "--measure", "99", ok=False)
     assert "measure 99 in plan 1 not found" in missing.stderr
+
+
+def test_ladder_set_refuses_an_ambiguous_measure_number(loaded: Cli, tmp_path: Path) -> None:
+    # Review finding: --measure 1 changed every measure numbered 1 in the plan.
+    plan = tmp_path / "tasks.txt"
+    plan.write_text(
+        "**План работы школы на 2026-2027 учебный год**\n\n"
+        "№ п/п\tМероприятие\tСроки\tОтветственные\n"
+        "<b>Задача 1. Подготовка</b>\t\t\t\n"
+        "1\tСовещание\tСентябрь 2026\tРМК\n"
+        "<b>Задача 2. Анализ</b>\t\t\t\n"
+        "1\tАнализ ВПР\tМай 2027\tРМК\n",
+        encoding="utf-8",
+    )
+    loaded("import", str(plan))
+    result = loaded("ladder", "set", "default", "--plan", "2", "--measure", "1", ok=False)
+    assert "plan 2 has 2 measures numbered 1" in result.stderr

@@ -344,3 +344,86 @@ def test_ladder_choice_measure_kind_plan(app: App) -> None:
         assert esc.ladder_for(plan, measures["1"]).name == "continuous"
         measures["8"].ladder = "default"
         assert esc.ladder_for(plan, measures["8"]).name == "default"
+
+
+def test_next_open_on_every_kind_of_day(hours: WorkingHours) -> None:
+    # Review finding: the next opening after a Monday evening was Wednesday.
+    assert hours.next_open(at(date(2026, 11, 30), 19)) == at(date(2026, 12, 1))  # Mon → Tue
+    assert hours.next_open(at(date(2026, 11, 29), 10)) == at(date(2026, 11, 30))  # Sun → Mon
+    assert hours.next_open(at(date(2026, 11, 30), 18)) == at(date(2026, 12, 1))  # at closing
+
+
+def test_due_date_on_a_day_off_is_reminded_on_the_working_day_before(
+    app: App, hours: WorkingHours
+) -> None:
+    # Review finding: "due today" for a Saturday due date fired on Monday and was skipped.
+    due = date(2026, 10, 31)  # Saturday
+    planned = plan_steps(
+        TaskFacts(1, "planned", None, due, None),
+        app.ladders["default"],
+        hours,
+        at(date(2026, 12, 31)),
+    )
+    fired = {p.step.name: p.fire_at.astimezone(MSK).date() for p in planned}
+    assert fired["due_today"] == date(2026, 10, 30)  # Friday
+    assert fired["reminder"] == date(2026, 10, 27)
+    assert fired["overdue"] == date(2026, 11, 2)  # Monday
+    assert all(not p.pre_due or fired[p.step.name] <= due for p in planned)
+
+
+def test_an_unusable_address_fails_alone(app: App) -> None:
+    # Review finding: one bad address raised out of delivery and blocked every letter.
+    _load_examples(app)
+    assert isinstance(app.clock, FixedClock)
+    app.clock.set(at(date(2026, 12, 2)))
+    sweep(app.engine, app.escalator, app.clock)
+    with session_scope(app.engine) as session:
+        rows = session.exec(select(OutboxMessage).order_by(col(OutboxMessage.id))).all()
+        rows[0].recipient_email = "ivanova@x.ru;"
+        session.add(rows[0])
+        session.commit()
+        total = len(rows)
+    mailer = RecordingMailer()
+    result = _deliver(app, mailer)
+    assert (result.sent, result.failed) == (total - 1, 1)  # type: ignore[attr-defined]
+    with session_scope(app.engine) as session:
+        statuses = {m.status for m in session.exec(select(OutboxMessage))}
+    assert statuses == {"sent", "failed"}
+
+
+def test_a_lost_lease_does_not_overwrite_the_new_owner(app: App) -> None:
+    # Review finding: a slow daemon marked a row another daemon had re-claimed.
+    from engine.outbox import _claim_one, _finish
+
+    _load_examples(app)
+    assert isinstance(app.clock, FixedClock)
+    app.clock.set(at(date(2026, 12, 2)))
+    sweep(app.engine, app.escalator, app.clock)
+    slow = _claim_one(app.engine, app.clock.now())
+    assert slow is not None
+    later = app.clock.now() + timedelta(minutes=6)  # the slow daemon's lease ran out
+    fast = _claim_one(app.engine, later)
+    assert fast is not None and fast.id == slow.id
+    assert _finish(app.engine, fast, status="sent", attempts=1)
+    assert not _finish(app.engine, slow, status="pending", attempts=1, last_error="timeout")
+    with session_scope(app.engine) as session:
+        row = session.get(OutboxMessage, slow.id)
+        assert row is not None and row.status == "sent"
+
+
+def test_inactive_people_get_no_digest(app: App) -> None:
+    from engine.digests import enqueue_digests
+
+    _load_examples(app)
+    with session_scope(app.engine) as session:
+        for person in session.exec(select(Person)):
+            person.active = person.key != "ivanova"
+            session.add(person)
+        session.commit()
+    assert isinstance(app.clock, FixedClock)
+    app.clock.set(at(date(2026, 11, 30), 9, 30))
+    enqueue_digests(app.engine, app.escalator, app.clock)
+    with session_scope(app.engine) as session:
+        people = {p.id: p.key for p in session.exec(select(Person))}
+        to = {people[m.person_id] for m in session.exec(select(OutboxMessage))}  # type: ignore[index]
+    assert "ivanova" not in to and "zaitsev" in to

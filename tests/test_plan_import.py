@@ -202,3 +202,96 @@ def test_event_bound_tasks_follow_the_calendar(loaded: App, tmp_path) -> None:  
         measure = session.exec(select(Measure).where(Measure.number == "4")).one()
         dues = {t.due_date for t in session.exec(select(Task).where(Task.measure_id == measure.id))}
         assert dues == {date(2027, 4, 14)}
+
+
+def test_edited_document_after_letters_were_sent_detaches_instead_of_failing(
+    loaded: App,
+) -> None:
+    # Review finding: a planned task with ladder steps but no transition was deleted,
+    # which broke the foreign keys of its steps and letters.
+    from engine.models import EscalationStep
+    from engine.sweep import sweep
+
+    with session_scope(loaded.engine) as session:
+        commit(session, _review(loaded, session, _document()), "planned", loaded.clock.now())
+    sweep(loaded.engine, loaded.escalator, loaded.clock)  # 25.11: № 1 is overdue, letters go
+    with session_scope(loaded.engine) as session:
+        task_1 = session.exec(select(Task).join(Measure).where(Measure.number == "1")).one()
+        assert session.exec(select(EscalationStep).where(EscalationStep.task_id == task_1.id)).all()
+    doc = _document()
+    edited = replace(doc, rows=doc.rows[1:])  # № 1 removed
+    with session_scope(loaded.engine) as session:
+        outcome = commit(
+            session, _review(loaded, session, edited, raw=b"v2"), "planned", loaded.clock.now()
+        )
+        assert outcome.tasks.kept == [task_1.id]
+        kept = session.get(Task, task_1.id)
+        assert kept is not None and kept.detached_at is not None
+    result = sweep(loaded.engine, loaded.escalator, loaded.clock)
+    assert result.steps == 0
+    with session_scope(loaded.engine) as session:  # back in the document: attached again
+        commit(session, _review(loaded, session, doc, raw=b"v3"), "planned", loaded.clock.now())
+        again = session.get(Task, task_1.id)
+        assert again is not None and again.detached_at is None
+
+
+def test_next_years_plan_with_the_same_title_is_a_new_plan(loaded: App) -> None:
+    # Review finding: without order number and date, plans were matched by title alone.
+    bare = replace(_document(), order_number="", order_date=None)
+    next_year = replace(
+        bare,
+        period=(date(2027, 9, 1), date(2028, 8, 31)),
+        rows=[replace(r, deadline="Постоянно") for r in bare.rows],
+    )
+    with session_scope(loaded.engine) as session:
+        first = commit(session, _review(loaded, session, bare), "planned", loaded.clock.now())
+        second_review = _review(loaded, session, next_year, raw=b"next")
+        assert second_review.existing is None
+        second = commit(session, second_review, "planned", loaded.clock.now())
+        assert first.plan.id != second.plan.id
+        assert len(session.exec(select(Plan)).all()) == 2
+
+
+def test_same_document_after_the_directory_was_fixed_resolves_the_responsible(
+    loaded: App, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    # Review finding: the same file short-circuited and kept the unresolved responsible.
+    with session_scope(loaded.engine) as session:
+        commit(session, _review(loaded, session, _document()), "planned", loaded.clock.now())
+        task_5 = session.exec(select(Task).join(Measure).where(Measure.number == "5")).one()
+        assert task_5.responsible_id is None
+    people = tmp_path / "more.csv"
+    people.write_text(
+        "key,name,aliases\ndelo,Делова Дарья Дмитриевна,Управление делами\n", encoding="utf-8"
+    )
+    with session_scope(loaded.engine) as session:
+        import_people(session, people)
+        result = _review(loaded, session, _document())
+        assert result.unchanged
+        outcome = commit(session, result, "planned", loaded.clock.now())
+        assert outcome.tasks.updated == 1
+        task = session.get(Task, task_5.id)
+        assert task is not None and task.responsible_id is not None
+
+
+def test_renumbered_measure_keeps_its_task(loaded: App) -> None:
+    # Review finding: matching by number moved states onto other measures after an insert.
+    with session_scope(loaded.engine) as session:
+        commit(session, _review(loaded, session, _document()), "planned", loaded.clock.now())
+        task_2 = session.exec(select(Task).join(Measure).where(Measure.number == "2")).one()
+    assert task_2.id is not None
+    loaded.lifecycle.fire(loaded.engine, task_2.id, "start", "ivanova")
+    doc = _document()
+    inserted = _row("2", "Вставленное мероприятие", "Март 2027", "РМК")
+    renumbered = [replace(r, number=str(int(r.number) + 1)) for r in doc.rows[1:]]
+    edited = replace(doc, rows=[doc.rows[0], inserted, *renumbered])
+    with session_scope(loaded.engine) as session:
+        result = _review(loaded, session, edited, raw=b"v2")
+        assert result.diff["added"] == ["№ 2 Вставленное мероприятие"]
+        assert "№ 2: number" in result.diff["changed"]
+        commit(session, result, "planned", loaded.clock.now())
+        moved = session.get(Task, task_2.id)
+        assert moved is not None and moved.state == "in_progress"
+        measure = session.get(Measure, moved.measure_id)
+        assert measure is not None and measure.number == "3"
+        assert measure.title == "Программы помощи"

@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-25
 
-The audit head row is inserted here so appends only ever lock and update it. 18:56:32.005234
+The audit head row is inserted here so appends only ever lock and update it. 19:39:53.515260
 """
 
 from __future__ import annotations
@@ -215,6 +215,7 @@ def upgrade() -> None:
         sa.Column("due_date", sa.Date(), nullable=True),
         sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("state_since", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("detached_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("report", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
