@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -56,6 +57,27 @@ def _line(
         url=f"{esc.base_url}/tasks/{pk(task)}",
         target=school.name if school else "",
         working_days=max(days, 0),
+    )
+
+
+def _digest(
+    esc: Escalator,
+    person: Person,
+    start: date,
+    end: date,
+    lines: dict[str, list[DigestLine]],
+    completed: Sequence[DigestLine] = (),
+) -> Digest:
+    return Digest(
+        recipient_name=person.name,
+        recipient_email=person.email,
+        committee_name=esc.committee,
+        start=start,
+        end=end,
+        overdue=tuple(lines["overdue"]),
+        due_soon=tuple(lines["due_soon"]),
+        awaiting_verification=tuple(lines["awaiting_verification"]),
+        completed=tuple(completed),
     )
 
 
@@ -141,16 +163,7 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
             recipients = select(Person).where(col(Person.id).in_(list(groups)), Person.active)
             for person in session.exec(recipients):
                 lines = groups[pk(person)]
-                digest = Digest(
-                    recipient_name=person.name,
-                    recipient_email=person.email,
-                    committee_name=esc.committee,
-                    start=today,
-                    end=today,
-                    overdue=tuple(lines["overdue"]),
-                    due_soon=tuple(lines["due_soon"]),
-                    awaiting_verification=tuple(lines["awaiting_verification"]),
-                )
+                digest = _digest(esc, person, today, today, lines)
                 queued += _enqueue(
                     session,
                     esc,
@@ -198,17 +211,7 @@ def _weekly(
     for head in session.exec(select(Person).where(Person.active)):
         if "head" not in head.roles:
             continue
-        digest = Digest(
-            recipient_name=head.name,
-            recipient_email=head.email,
-            committee_name=esc.committee,
-            start=start,
-            end=today,
-            overdue=tuple(everything["overdue"]),
-            due_soon=tuple(everything["due_soon"]),
-            awaiting_verification=tuple(everything["awaiting_verification"]),
-            completed=tuple(completed),
-        )
+        digest = _digest(esc, head, start, today, everything, completed)
         queued += _enqueue(
             session,
             esc,
