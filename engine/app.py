@@ -7,6 +7,7 @@ reaches for globals and a test can build one on any database with any clock.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -18,6 +19,7 @@ from engine.db import check_schema, make_engine
 from engine.errors import ConfigError, WorkflowError
 from engine.ladder import Ladder, load_ladders
 from engine.lifecycle import Lifecycle
+from engine.outbox import DeliveryResult, deliver
 from engine.settings import Config, load_config
 from engine.sweep import Escalator
 from engine.timeline import WorkingHours
@@ -114,6 +116,33 @@ class App:
             username=str(cfg["mail.smtp_username"]) or None,
             password=str(cfg["mail.smtp_password"]) or None,
         )
+
+    async def deliver(
+        self, mailer: Mailer | None = None, stop: threading.Event | None = None
+    ) -> DeliveryResult:
+        """One delivery pass with the configured sender; a mailer made here is closed here.
+
+        The daemon passes its long-lived mailer (one SMTP connection for many passes);
+        ``measures sweep --send`` lets this method open and close one.
+        """
+        cfg = self.config
+        own = mailer is None
+        used = self.mailer() if mailer is None else mailer
+        try:
+            return await deliver(
+                self.ready_engine(),
+                used,
+                self.clock,
+                self.hours,
+                sender=str(cfg["mail.sender"]),
+                sender_name=str(cfg["mail.sender_name"] or cfg["committee.name"]),
+                max_attempts=int(cfg["mail.max_attempts"]),
+                stop=stop,
+            )
+        finally:
+            closer = getattr(used, "aclose", None)
+            if own and closer is not None:
+                await closer()
 
     @cached_property
     def lifecycle(self) -> Lifecycle:

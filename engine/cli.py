@@ -534,7 +534,6 @@ def sweep_once(
     import asyncio
 
     from engine.digests import enqueue_digests
-    from engine.outbox import deliver
     from engine.sweep import sweep
 
     state = _app(ctx)
@@ -545,18 +544,7 @@ def sweep_once(
         f"писем в очереди: {result.messages}, сводок: {digests}."
     )
     if send:
-        cfg = state.config
-        delivered = asyncio.run(
-            deliver(
-                state.engine,
-                state.mailer(),
-                state.clock,
-                state.hours,
-                sender=str(cfg["mail.sender"]),
-                sender_name=str(cfg["mail.sender_name"] or cfg["committee.name"]),
-                max_attempts=int(cfg["mail.max_attempts"]),
-            )
-        )
+        delivered = asyncio.run(state.deliver())
         if delivered.quiet:
             out.print("Нерабочее время: письма будут отправлены в рабочие часы.")
         else:

@@ -30,7 +30,6 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from engine.app import App
 from engine.digests import enqueue_digests
-from engine.outbox import deliver
 from engine.sweep import record_state, sweep
 
 log = logging.getLogger(__name__)
@@ -80,18 +79,7 @@ class Daemon:
         await asyncio.to_thread(enqueue_digests, app.ready_engine(), app.escalator, app.clock)
 
     async def _deliver(self) -> None:
-        app = self.app
-        cfg = app.config
-        result = await deliver(
-            app.ready_engine(),
-            self._mailer,
-            app.clock,
-            app.hours,
-            sender=str(cfg["mail.sender"]),
-            sender_name=str(cfg["mail.sender_name"] or cfg["committee.name"]),
-            max_attempts=int(cfg["mail.max_attempts"]),
-            stop=self.stopping,
-        )
+        result = await self.app.deliver(self._mailer, stop=self.stopping)
         if result.sent or result.failed:
             log.info(
                 "delivery: %d sent, %d retried later, %d failed",

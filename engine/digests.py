@@ -200,7 +200,7 @@ def _weekly(
         .join(Measure, col(Measure.id) == Task.measure_id)
         .join(Plan, col(Plan.id) == Measure.plan_id)
         .where(
-            col(AuditEvent.to_state) == "verified",
+            col(AuditEvent.to_state).in_(sorted(_approved_states(esc))),
             col(AuditEvent.at) >= esc.hours.at(start, esc.hours.start),
         )
     )

@@ -83,17 +83,6 @@ class Lifecycle:
             held.setdefault(role, None)
         return held
 
-    def allowed_events(self, session: Session, actor: Person, task: Task) -> list[str]:
-        """Events this actor could fire now (for pages and ``--help`` of the task)."""
-        result = []
-        for name in self.definition.allowed_from(task.state):
-            try:
-                self._check(session, task, self.definition.events[name], actor, "x")
-            except TransitionRefused:
-                continue
-            result.append(name)
-        return result
-
     # -- the checks, in the order the module docstring gives ------------------------------
 
     def _event(self, task: Task, name: str) -> EventDef:

@@ -427,3 +427,22 @@ def test_inactive_people_get_no_digest(app: App) -> None:
         people = {p.id: p.key for p in session.exec(select(Person))}
         to = {people[m.person_id] for m in session.exec(select(OutboxMessage))}  # type: ignore[index]
     assert "ivanova" not in to and "zaitsev" in to
+
+
+def test_weekly_summary_lists_what_was_verified_last_week(app: App) -> None:
+    from engine.digests import enqueue_digests
+
+    _load_examples(app)
+    task_id = _first_task(app, "3")  # Лебедев, supervised by Петрова
+    assert isinstance(app.clock, FixedClock)
+    app.clock.set(at(date(2026, 11, 26), 11))
+    app.lifecycle.fire(app.engine, task_id, "start", "lebedev")
+    app.lifecycle.fire(app.engine, task_id, "report", "lebedev", comment="Заключения готовы")
+    app.lifecycle.fire(app.engine, task_id, "verify", "petrova")
+    app.clock.set(at(date(2026, 11, 30), 9, 30))
+    enqueue_digests(app.engine, app.escalator, app.clock)
+    with session_scope(app.engine) as session:
+        weekly = session.exec(
+            select(OutboxMessage).where(OutboxMessage.kind == "weekly_summary")
+        ).one()
+    assert "Анализ и экспертиза школьных положений" in weekly.body_text
