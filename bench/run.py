@@ -21,13 +21,13 @@ from sqlalchemy import delete  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from engine.app import App  # noqa: E402
-from engine.clock import FixedClock  # noqa: E402
-from engine.db import make_engine, session_scope  # noqa: E402
-from engine.importers.readers import read_document  # noqa: E402
-from engine.models import EscalationStep, OutboxMessage, Task, pk  # noqa: E402
-from engine.schedule import parse_deadline  # noqa: E402
-from engine.settings import load_config  # noqa: E402
-from engine.sweep import sweep  # noqa: E402
+from engine.core.clock import FixedClock  # noqa: E402
+from engine.core.db import make_engine, session_scope  # noqa: E402
+from engine.core.models import EscalationStep, OutboxMessage, Task, pk  # noqa: E402
+from engine.core.settings import load_config  # noqa: E402
+from engine.escalation.sweep import sweep  # noqa: E402
+from engine.plans.readers.by_suffix import read_document  # noqa: E402
+from engine.plans.schedule import parse_deadline  # noqa: E402
 from tests.bulk import fill  # noqa: E402
 
 PERIOD = (date(2021, 9, 1), date(2022, 8, 31))

@@ -1,8 +1,8 @@
 """``measures run``: the long-running process.
 
 APScheduler 3.11 (the stable line; 4.x is alpha) with an ``AsyncIOScheduler`` holding a
-few fixed jobs — the sweep (engine.sweep), the daily digest and weekly summary
-(engine.digests) and the outbox delivery (engine.outbox). The
+few fixed jobs calling the application layer (engine.app.operations) — the sweep, the
+daily digest and weekly summary, and the outbox delivery. The
 database is the source of truth: no job per deadline, nothing held only in memory, so a
 start after any downtime simply finds what became due meanwhile. Jobs are kept in
 memory (3.x job stores must not be shared between processes), ``coalesce`` folds missed
@@ -29,8 +29,7 @@ from enum import Enum
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from engine.app import App
-from engine.digests import enqueue_digests
-from engine.sweep import record_state, sweep
+from engine.app.operations import queue_digests, record_daemon, take_due_steps
 
 log = logging.getLogger(__name__)
 
@@ -69,14 +68,10 @@ class Daemon:
         return run
 
     async def _sweep(self) -> None:
-        app = self.app
-        await asyncio.to_thread(
-            sweep, app.ready_engine(), app.escalator, app.clock, stop=self.stopping
-        )
+        await asyncio.to_thread(take_due_steps, self.app, self.stopping)
 
     async def _digests(self) -> None:
-        app = self.app
-        await asyncio.to_thread(enqueue_digests, app.ready_engine(), app.escalator, app.clock)
+        await asyncio.to_thread(queue_digests, self.app)
 
     async def _deliver(self) -> None:
         result = await self.app.deliver(self._mailer, stop=self.stopping)
@@ -91,11 +86,8 @@ class Daemon:
     def _announce(self, state: RunState) -> None:
         """Move to ``state`` and tell ``measures status`` which process is in it."""
         self.state = state
-        record_state(
-            self.app.engine,
-            "daemon",
-            self.app.clock.now(),
-            {"pid": os.getpid(), "host": socket.gethostname(), "state": state.value},
+        record_daemon(
+            self.app, {"pid": os.getpid(), "host": socket.gethostname(), "state": state.value}
         )
 
     async def serve(self) -> None:
@@ -118,9 +110,9 @@ class Daemon:
             # "now" means (a --now clock must not delay the first run by months).
             now = datetime.now(UTC)
             for name, job, seconds in (
-                ("sweep", self._sweep, int(cfg["daemon.sweep_seconds"])),
-                ("delivery", self._deliver, int(cfg["daemon.delivery_seconds"])),
-                ("digests", self._digests, int(cfg["daemon.sweep_seconds"])),
+                ("sweep", self._sweep, cfg.settings.daemon.sweep_seconds),
+                ("delivery", self._deliver, cfg.settings.daemon.delivery_seconds),
+                ("digests", self._digests, cfg.settings.daemon.sweep_seconds),
             ):
                 scheduler.add_job(
                     self._guarded(name, job),

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from engine.models import AuditEvent, Measure, Person, Plan, Task
-from engine.workflow import WorkflowDef
+from engine.core.models import AuditEvent, Measure, Person, Plan, Task
+from engine.lifecycle.workflow import WorkflowDef
 
 
 @dataclass(frozen=True)

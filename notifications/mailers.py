@@ -44,7 +44,7 @@ from typing import Protocol, Self
 
 import aiosmtplib
 
-from engine.errors import MeasuresError
+from engine.core.errors import MeasuresError
 from notifications.render import RenderedMessage
 
 logger = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Engine, insert
 
-from engine.db import session_scope, upgrade
-from engine.directory import import_people
-from engine.models import Measure, Plan, Task, pk
+from engine.core.db import session_scope, upgrade
+from engine.core.models import Measure, Plan, Task, pk
+from engine.directory.people import import_people
 from tests.conftest import EXAMPLES
 
 CREATED = datetime(2026, 8, 31, 6, 0, tzinfo=UTC)
@@ -19,7 +19,7 @@ def fill(engine: Engine, tasks: int, first_due: date, days: int) -> None:
     upgrade(engine)
     with session_scope(engine) as session:
         import_people(session, EXAMPLES / "people.csv")
-        from engine.directory import find_person
+        from engine.directory.people import find_person
 
         responsible = pk(find_person(session, "ivanova"))
         supervisor = pk(find_person(session, "petrova"))

@@ -25,9 +25,9 @@ import pytest
 import sqlalchemy as sa
 
 from engine.app import App
-from engine.clock import FixedClock
-from engine.db import make_engine, upgrade
-from engine.settings import load_config
+from engine.core.clock import FixedClock
+from engine.core.db import make_engine, upgrade
+from engine.core.settings import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

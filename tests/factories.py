@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from sqlmodel import Session
 
 from engine.app import App
-from engine.db import session_scope
-from engine.models import Deputy, Measure, Person, Plan, Task
+from engine.core.db import session_scope
+from engine.core.models import Deputy, Measure, Person, Plan, Task
 from tests.conftest import NOW
 
 TODAY = date(2026, 11, 25)

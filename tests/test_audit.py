@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from engine.app import App
-from engine.audit import verify
-from engine.db import session_scope
+from engine.core.db import session_scope
+from engine.lifecycle.audit import verify
 from tests.factories import setup
 
 

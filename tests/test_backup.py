@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from engine.app import App
-from engine.audit import verify
-from engine.backup import backup, restore
-from engine.db import make_engine, session_scope, upgrade
-from engine.errors import DatabaseError, InputError
-from engine.models import Task
+from engine.core.backup import backup, restore
+from engine.core.db import make_engine, session_scope, upgrade
+from engine.core.errors import DatabaseError, InputError
+from engine.core.models import Task
+from engine.lifecycle.audit import verify
 from tests.factories import setup
 
 

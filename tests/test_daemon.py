@@ -47,8 +47,8 @@ def _outcome(engine: object) -> tuple[set[tuple[int, str, bool]], list[tuple[int
     """Steps taken (task, key, skipped) and messages (task, step key, person)."""
     from sqlmodel import select
 
-    from engine.db import session_scope
-    from engine.models import EscalationStep, OutboxMessage
+    from engine.core.db import session_scope
+    from engine.core.models import EscalationStep, OutboxMessage
 
     with session_scope(engine) as session:  # type: ignore[arg-type]
         steps = {s.id: s for s in session.exec(select(EscalationStep))}
@@ -66,10 +66,10 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Path) -> 
     from datetime import UTC, date, datetime
 
     from engine.app import App
-    from engine.clock import FixedClock
-    from engine.db import make_engine
-    from engine.settings import load_config
-    from engine.sweep import sweep
+    from engine.core.clock import FixedClock
+    from engine.core.db import make_engine
+    from engine.core.settings import load_config
+    from engine.escalation.sweep import sweep
     from tests.bulk import fill
 
     url = f"sqlite:///{tmp_path / 'data' / 'measures.db'}"

@@ -8,8 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-from engine.db import check_schema, current_revision, head_revision, make_engine, upgrade
-from engine.errors import ConfigError, DatabaseError
+from engine.core.db import check_schema, current_revision, head_revision, make_engine, upgrade
+from engine.core.errors import ConfigError, DatabaseError
 
 
 def test_migration_from_empty_database(db_url: str) -> None:

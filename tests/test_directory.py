@@ -9,10 +9,10 @@ import pytest
 from sqlmodel import select
 
 from engine.app import App
-from engine.db import session_scope
-from engine.directory import acts_for, find_person, import_people
-from engine.errors import InputError
-from engine.models import Deputy, Person
+from engine.core.db import session_scope
+from engine.core.errors import InputError
+from engine.core.models import Deputy, Person
+from engine.directory.people import acts_for, find_person, import_people
 from tests.conftest import EXAMPLES
 
 HEADER = "key,name,position,organisation,email,roles,aliases,deputies\n"

@@ -11,21 +11,21 @@ import pytest
 from sqlmodel import col, select
 
 from engine.app import App
-from engine.clock import FixedClock
-from engine.db import session_scope
-from engine.directory import import_people
-from engine.errors import WorkflowError
-from engine.events import event_dates, import_events
-from engine.importers.readers import read_document
-from engine.ladder import load_ladders
-from engine.models import EscalationStep, OutboxMessage, Person, Task
-from engine.outbox import deliver
-from engine.plan_import import commit, review
-from engine.schools import import_schools
-from engine.simulate import simulate
-from engine.sweep import sweep
-from engine.timeline import TaskFacts, WorkingHours, plan_steps
-from engine.workcalendar import WorkCalendar
+from engine.core.clock import FixedClock
+from engine.core.db import session_scope
+from engine.core.errors import WorkflowError
+from engine.core.models import EscalationStep, OutboxMessage, Person, Task
+from engine.core.workcalendar import WorkCalendar
+from engine.directory.people import import_people
+from engine.directory.schools import import_schools
+from engine.escalation.ladder import load_ladders
+from engine.escalation.outbox import deliver
+from engine.escalation.simulate import simulate
+from engine.escalation.sweep import sweep
+from engine.escalation.timeline import TaskFacts, WorkingHours, plan_steps
+from engine.plans.events import event_dates, import_events
+from engine.plans.importing import commit, review
+from engine.plans.readers.by_suffix import read_document
 from notifications import TEMPLATES, PermanentMailError, RecordingMailer, TransientMailError
 from tests.conftest import EXAMPLES, ROOT
 
@@ -131,7 +131,7 @@ def _load_examples(app: App) -> None:
 
 def _first_task(app: App, measure_number: str) -> int:
     with session_scope(app.engine) as session:
-        from engine.models import Measure
+        from engine.core.models import Measure
 
         task = session.exec(
             select(Task)
@@ -294,7 +294,7 @@ def test_an_expired_lease_is_resent_with_the_same_message_id(app: App) -> None:
 
 
 def test_daily_digest_and_weekly_summary_once_per_period(app: App) -> None:
-    from engine.digests import enqueue_digests
+    from engine.escalation.digests import enqueue_digests
 
     _load_examples(app)
     reported = _first_task(app, "2")
@@ -332,7 +332,7 @@ def test_daily_digest_and_weekly_summary_once_per_period(app: App) -> None:
 
 def test_ladder_choice_measure_kind_plan(app: App) -> None:
     _load_examples(app)
-    from engine.models import Measure, Plan
+    from engine.core.models import Measure, Plan
 
     with session_scope(app.engine) as session:
         plan = session.exec(select(Plan)).one()
@@ -393,7 +393,7 @@ def test_an_unusable_address_fails_alone(app: App) -> None:
 
 def test_a_lost_lease_does_not_overwrite_the_new_owner(app: App) -> None:
     # Review finding: a slow daemon marked a row another daemon had re-claimed.
-    from engine.outbox import _claim_one, _finish
+    from engine.escalation.outbox import _claim_one, _finish
 
     _load_examples(app)
     assert isinstance(app.clock, FixedClock)
@@ -412,7 +412,7 @@ def test_a_lost_lease_does_not_overwrite_the_new_owner(app: App) -> None:
 
 
 def test_inactive_people_get_no_digest(app: App) -> None:
-    from engine.digests import enqueue_digests
+    from engine.escalation.digests import enqueue_digests
 
     _load_examples(app)
     with session_scope(app.engine) as session:
@@ -430,7 +430,7 @@ def test_inactive_people_get_no_digest(app: App) -> None:
 
 
 def test_weekly_summary_lists_what_was_verified_last_week(app: App) -> None:
-    from engine.digests import enqueue_digests
+    from engine.escalation.digests import enqueue_digests
 
     _load_examples(app)
     task_id = _first_task(app, "3")  # Лебедев, supervised by Петрова

@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import select
 
 from engine.app import App
-from engine.db import session_scope
-from engine.errors import Conflict, NotFound, TransitionRefused
-from engine.models import AuditEvent, Task
+from engine.core.db import session_scope
+from engine.core.errors import Conflict, NotFound, TransitionRefused
+from engine.core.models import AuditEvent, Task
 from tests.factories import ACTORS, setup
 
 #: Who may fire what, written out by hand from the rules in the issue — not derived
@@ -111,7 +111,7 @@ def test_deputy_acts_for_the_responsible_and_both_are_recorded(app: App) -> None
 def test_deputy_period_is_checked_on_the_day_of_the_action(app: App) -> None:
     from datetime import timedelta
 
-    from engine.clock import FixedClock
+    from engine.core.clock import FixedClock
 
     _, (task,) = setup(app)
     assert task.id is not None and isinstance(app.clock, FixedClock)
@@ -238,7 +238,7 @@ def test_two_supervisors_at_once_exactly_one_wins(app: App, round_: int) -> None
 
 
 def test_concurrent_transitions_on_many_tasks_keep_one_audit_chain(app: App) -> None:
-    from engine.audit import verify
+    from engine.lifecycle.audit import verify
 
     _, tasks = setup(app, count=8)
     barrier = threading.Barrier(len(tasks))

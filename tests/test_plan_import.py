@@ -9,13 +9,13 @@ import pytest
 from sqlmodel import Session, select
 
 from engine.app import App
-from engine.db import session_scope
-from engine.directory import import_people
-from engine.events import event_dates, import_events
-from engine.importers.document import SourceDocument, SourceRow, SourceSection
-from engine.models import Measure, Plan, Task
-from engine.plan_import import Review, commit, reexpand_events, review
-from engine.schools import import_schools
+from engine.core.db import session_scope
+from engine.core.models import Measure, Plan, Task
+from engine.directory.people import import_people
+from engine.directory.schools import import_schools
+from engine.plans.events import event_dates, import_events
+from engine.plans.importing import Review, commit, reexpand_events, review
+from engine.plans.readers.document import SourceDocument, SourceRow, SourceSection
 from tests.conftest import EXAMPLES
 
 TODAY = date(2026, 11, 25)
@@ -209,8 +209,8 @@ def test_edited_document_after_letters_were_sent_detaches_instead_of_failing(
 ) -> None:
     # Review finding: a planned task with ladder steps but no transition was deleted,
     # which broke the foreign keys of its steps and letters.
-    from engine.models import EscalationStep
-    from engine.sweep import sweep
+    from engine.core.models import EscalationStep
+    from engine.escalation.sweep import sweep
 
     with session_scope(loaded.engine) as session:
         commit(session, _review(loaded, session, _document()), "planned", loaded.clock.now())

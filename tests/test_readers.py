@@ -17,10 +17,10 @@ import docx
 import openpyxl  # type: ignore[import-untyped]
 import pytest
 
-from engine.errors import InputError
-from engine.importers.document import SourceDocument, SourceRow
-from engine.importers.readers import read_document
-from engine.importers.tables import clean, normalise_number, parse_period
+from engine.core.errors import InputError
+from engine.plans.readers.by_suffix import read_document
+from engine.plans.readers.document import SourceDocument, SourceRow
+from engine.plans.readers.tables import clean, normalise_number, parse_period
 
 PLANS = Path(__file__).resolve().parents[2] / "shared" / "plans"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

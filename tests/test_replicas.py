@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.app import App
-from engine.clock import FixedClock
-from engine.settings import load_config
-from engine.simulate import simulate
-from engine.sweep import sweep
+from engine.core.clock import FixedClock
+from engine.core.settings import load_config
+from engine.escalation.simulate import simulate
+from engine.escalation.sweep import sweep
 from tests.bulk import fill
 from tests.conftest import write_config
 from tests.test_daemon import _outcome
@@ -34,7 +34,7 @@ def test_two_daemons_for_a_month(pg_url: str, tmp_path: Path) -> None:
     fill(first.engine, tasks=400, first_due=date(2026, 11, 5), days=25)
     second = App(config, FixedClock(first.clock.now()))
     end = start + timedelta(days=30)
-    from engine.db import session_scope
+    from engine.core.db import session_scope
 
     with session_scope(first.engine) as session:
         # From long before: the first sweep also takes what fell due before the month.

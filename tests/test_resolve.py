@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session
 
-from engine.models import Person, RiskFlag, School
-from engine.resolve import Directory, resolve, section_flag
+from engine.core.models import Person, RiskFlag, School
+from engine.plans.resolve import Directory, resolve, section_flag
 
 
 @pytest.fixture
 def directory(sqlite_engine) -> Directory:  # type: ignore[no-untyped-def]
-    from engine.db import upgrade
+    from engine.core.db import upgrade
 
     upgrade(sqlite_engine)
     with Session(sqlite_engine) as session:

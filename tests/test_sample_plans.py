@@ -15,10 +15,10 @@ import pytest
 from sqlmodel import select
 
 from engine.app import App
-from engine.db import session_scope
-from engine.importers.readers import read_document
-from engine.models import Measure
-from engine.plan_import import commit, review
+from engine.core.db import session_scope
+from engine.core.models import Measure
+from engine.plans.importing import commit, review
+from engine.plans.readers.by_suffix import read_document
 
 PLANS = Path(__file__).resolve().parents[2] / "shared" / "plans"
 COUNTS = {

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.schedule import (
+from engine.core.workcalendar import WorkCalendar
+from engine.plans.schedule import (
     AFTER_EVENT_WORKING_DAYS,
     EventDate,
     Occurrence,
@@ -26,7 +27,6 @@ from engine.schedule import (
     parse_deadline,
     schedule_json,
 )
-from engine.workcalendar import WorkCalendar
 
 FIXTURE = Path(__file__).parent / "fixtures" / "deadline_phrases.tsv"
 SCHOOL_2021 = (date(2021, 9, 1), date(2022, 8, 31))

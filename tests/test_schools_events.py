@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import select
 
 from engine.app import App
-from engine.db import session_scope
-from engine.errors import InputError
-from engine.events import event_dates, import_events
-from engine.models import AssessmentEvent, Person, RiskFlag, School
-from engine.schools import import_schools, schools_for
+from engine.core.db import session_scope
+from engine.core.errors import InputError
+from engine.core.models import AssessmentEvent, Person, RiskFlag, School
+from engine.directory.schools import import_schools, schools_for
+from engine.plans.events import event_dates, import_events
 
 SCHOOLS = "key,name,short_name,email,head,aliases,flags\n"
 EVENTS = "name,kind,subject,grade,date\n"

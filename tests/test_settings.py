@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import ConfigError
-from engine.settings import SETTINGS, load_config, render_template
+from engine.core.errors import ConfigError
+from engine.core.settings import SETTINGS, Config, Settings, load_config, render_template
 from tests.conftest import ROOT
 
 
@@ -22,12 +22,20 @@ def test_shipped_config_is_the_rendered_table() -> None:
     assert (ROOT / "config.toml").read_text(encoding="utf-8") == render_template()
 
 
+def _value(config: Config, key: str) -> object:
+    found: object = config.settings
+    for part in key.split("."):
+        found = getattr(found, part)
+    return found
+
+
 def test_every_setting_has_help_and_the_template_loads_to_the_defaults(tmp_path: Path) -> None:
     assert all(s.help.strip() for s in SETTINGS)
     path = tmp_path / "config.toml"
     path.write_text(render_template(), encoding="utf-8")
     config = load_config(path)
-    assert {s.key: config[s.key] for s in SETTINGS} == {s.key: s.default for s in SETTINGS}
+    assert config.settings == Settings()
+    assert all(s.default == _value(config, s.key) for s in SETTINGS)
     assert config.database_url == f"sqlite:///{tmp_path / 'data' / 'measures.db'}"
     assert str(config.timezone) == "Europe/Moscow"
     assert config.spool_dir == tmp_path / "data" / "mail"
@@ -47,6 +55,14 @@ def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         ('[web]\nport = "8080"\n', r"config.toml:2: web.port: expected a whole number"),
         ("[web]\nport = true\n", r"config.toml:2: web.port: expected a whole number"),
         ('[mail]\ntransport = "pigeon"\n', r"mail.transport: expected one of spool, smtp"),
+        # A zero or negative interval made the daemon spin (issue 8): numbers have ranges.
+        (
+            "[daemon]\nsweep_seconds = 0\n",
+            r"config.toml:2: daemon.sweep_seconds: expected at least 1",
+        ),
+        ("[daemon]\ndelivery_seconds = -5\n", r"daemon.delivery_seconds: expected at least 1"),
+        ("[web]\nport = 70000\n", r"config.toml:2: web.port: expected at most 65535"),
+        ("[mail]\nmax_attempts = 0\n", r"mail.max_attempts: expected at least 1"),
         ('[committee]\ntimezone = "Mars/Olympus"\n', r"committee.timezone: unknown time zone"),
         ('[working_hours]\nstart = "9 утра"\n', r"working_hours.start: expected a time"),
         ('[working_hours]\nstart = "18:00"\nend = "09:00"\n', r"must be later"),

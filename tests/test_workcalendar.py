@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.workcalendar import WorkCalendar
+from engine.core.workcalendar import WorkCalendar
 
 RU = WorkCalendar()
 

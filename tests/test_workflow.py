@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import WorkflowError
-from engine.workflow import build_machine, load_workflow, mermaid
+from engine.core.errors import WorkflowError
+from engine.lifecycle.workflow import build_machine, load_workflow, mermaid
 from tests.conftest import ROOT
 
 SHIPPED = ROOT / "workflows" / "measure.toml"

@@ -1,0 +1,96 @@
+"""Use cases around plans: import with review, explain a deadline, choose a ladder.
+
+The CLI and the web call these; each opens its own transaction and returns plain results
+for the door to show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlmodel import select
+
+from engine.app import App
+from engine.core.clock import local_date
+from engine.core.db import session_scope
+from engine.core.errors import MeasuresError, NotFound
+from engine.core.models import Measure, Plan
+from engine.plans.events import event_dates
+from engine.plans.importing import Outcome, Review, commit, review
+from engine.plans.readers.by_suffix import read_document
+from engine.plans.schedule import Occurrence, Schedule, occurrences, parse_deadline
+
+
+@dataclass(frozen=True)
+class PlanImport:
+    review: Review
+    outcome: Outcome | None  # None for a dry run
+
+
+def import_plan(app: App, path: Path, *, dry_run: bool) -> PlanImport:
+    """Read a plan document, review it and, unless ``dry_run``, commit it in one transaction."""
+    document = read_document(path)
+    raw = path.read_bytes()
+    with session_scope(app.ready_engine()) as session:
+        result = review(
+            session,
+            document,
+            raw,
+            app.calendar,
+            event_dates(session),
+            app.config.settings.schedule.continuous_cadence,
+            local_date(app.clock, app.config.timezone),
+        )
+        outcome = (
+            None if dry_run else commit(session, result, app.workflow.initial, app.clock.now())
+        )
+    return PlanImport(result, outcome)
+
+
+def explain_deadline(
+    app: App, phrase: str, period: tuple[date, date]
+) -> tuple[Schedule, list[Occurrence]]:
+    """How a deadline phrase is understood in a plan's period, with its dates.
+
+    Works without a database (no assessment calendar then): a person may try phrases
+    before anything is set up.
+    """
+    try:
+        with session_scope(app.ready_engine()) as session:
+            events = event_dates(session)
+    except MeasuresError:
+        events = []
+    schedule = parse_deadline(phrase, period)
+    cadence = app.config.settings.schedule.continuous_cadence
+    return schedule, occurrences(schedule, period, app.calendar, events, cadence)
+
+
+def set_ladder(app: App, ladder: str, plan_id: int, measure_number: str | None) -> None:
+    """Choose the escalation ladder of a plan, or of one of its measures (by number)."""
+    if ladder not in app.ladders:
+        raise MeasuresError(f"unknown ladder {ladder!r}; ladders are {', '.join(app.ladders)}")
+    with session_scope(app.ready_engine()) as session:
+        plan = session.get(Plan, plan_id)
+        if plan is None:
+            raise NotFound("plan", plan_id)
+        if measure_number is None:
+            plan.ladder = ladder
+            session.add(plan)
+        else:
+            found = session.exec(
+                select(Measure).where(Measure.plan_id == plan_id, Measure.number == measure_number)
+            ).all()
+            if not found:
+                raise NotFound("measure", f"{measure_number} in plan {plan_id}")
+            if len(found) > 1:  # numbering restarts in each section of some plans
+                sections = ", ".join(m.key.rpartition("#")[0] or "—" for m in found)
+                raise MeasuresError(
+                    f"plan {plan_id} has {len(found)} measures numbered {measure_number} (in "
+                    f"sections: {sections}); set the ladder of the plan, or renumber the document"
+                )
+            for item in found:
+                item.ladder = ladder
+                session.add(item)
+        session.commit()

@@ -1,0 +1,129 @@
+"""Database engine, sessions and the schema version.
+
+SQLite is the embedded default. Its writers are serialised with ``BEGIN IMMEDIATE``:
+with SQLite's default deferred transactions two writers that both read first deadlock
+and one gets "database is locked" at an arbitrary point; taking the write lock at BEGIN
+makes the second wait (``busy_timeout``) and then read the first one's result, which the
+version check turns into a clean :class:`~engine.core.errors.Conflict`.
+
+Alembic owns the schema. :func:`upgrade` is ``measures init``; :func:`check_schema` is
+called by every other command and refuses a database that is older (say which command
+upgrades it) or newer than this program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlmodel import Session
+
+from engine.core.errors import ConfigError, DatabaseError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL, foreign keys and immediate writes."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(f"database.url: not a database URL: {url!r}") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except Exception as exc:  # unknown dialect or missing driver: a configuration mistake
+        raise ConfigError(f"database.url: cannot use {parsed.drivername!r}: {exc}") from None
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # let the "begin" hook issue BEGIN itself
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session whose objects stay readable after commit (results are shown afterwards)."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+def _alembic_config(engine: Engine) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def head_revision() -> str:
+    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
+    head = script.get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot open the database {engine.url!r}: {exc.orig}") from None
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Create or upgrade the schema to this program's head; returns (before, after)."""
+    before = current_revision(engine)
+    _refuse_unknown(before)
+    command.upgrade(_alembic_config(engine), "head")
+    return before, head_revision()
+
+
+def _refuse_unknown(revision: str | None) -> None:
+    if revision is None:
+        return
+    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
+    try:
+        script.get_revision(revision)
+    except Exception:
+        raise DatabaseError(
+            f"the database has schema revision {revision}, which this version of measures "
+            "does not know: it was made by a newer release. Upgrade measures."
+        ) from None
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse to work on a database that is empty, older or newer than this program."""
+    revision = current_revision(engine)
+    if revision is None:
+        raise DatabaseError(
+            f"the database {engine.url.render_as_string(hide_password=True)} has no "
+            "measures schema yet: run `measures init` first"
+        )
+    _refuse_unknown(revision)
+    if revision != head_revision():
+        raise DatabaseError(
+            f"the database schema is at revision {revision}, this program needs "
+            f"{head_revision()}: run `measures init` to upgrade it (make a backup first)"
+        )

@@ -1,0 +1,283 @@
+"""Database tables.
+
+Every timestamp is stored timezone-aware in UTC; dates (due dates, deputy periods) are
+calendar dates in the committee's time zone. The schema is owned by Alembic
+(``engine/migrations``): a change here needs a new revision, which a test checks.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar, TypeVar, cast
+
+from sqlalchemy import JSON, Column, Integer, UniqueConstraint
+from sqlmodel import Field, Session, SQLModel, select
+
+_Row = TypeVar("_Row", bound=SQLModel)
+
+
+def pk(row: SQLModel) -> int:
+    """The primary key of a flushed row; None there is a programming error."""
+    value = getattr(row, "id", None)
+    if not isinstance(value, int):
+        raise RuntimeError(f"{type(row).__name__} has no id yet: flush it first")
+    return value
+
+
+def upsert_by_key(session: Session, model: type[_Row], fields: dict[str, Any]) -> tuple[_Row, bool]:
+    """Insert or update the row whose ``key`` is ``fields["key"]``; flushed, with its id.
+
+    Directory files are re-imported as a whole; rows are matched by their human key.
+    Returns the row and whether it was created.
+    """
+    key_column = cast(Any, model).key  # every model passed here has a unique ``key``
+    row = session.exec(select(model).where(key_column == fields["key"])).first()
+    created = row is None
+    if row is None:
+        row = model.model_validate(fields)
+    else:
+        for name, value in fields.items():
+            setattr(row, name, value)
+    session.add(row)
+    session.flush()
+    return row, created
+
+
+class Person(SQLModel, table=True):
+    """Somebody in the committee's directory: responsible, supervisor, head, admin."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True, max_length=64)  # short login, e.g. "ivanova"
+    name: str = Field(max_length=200)
+    position: str = Field(default="", max_length=300)
+    organisation: str = Field(default="", max_length=300)
+    email: str = Field(default="", max_length=200)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+
+
+class Deputy(SQLModel, table=True):
+    """``deputy`` acts for ``person`` from ``starts`` to ``ends`` inclusive (leave, illness)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    deputy_id: int = Field(foreign_key="person.id")
+    starts: date
+    ends: date
+
+
+class School(SQLModel, table=True):
+    """A general-education organisation (ОО) that measures may fan out to."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True, max_length=64)
+    name: str = Field(max_length=400)
+    short_name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=200)
+    head_id: int | None = Field(default=None, foreign_key="person.id")
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class RiskFlag(SQLModel, table=True):
+    """A school is on a list: non-objective results or low results (ШНОР), for a year.
+
+    Plan sections about such schools fan out to the flagged schools only.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    kind: str = Field(max_length=40)  # "non_objective" | "low_results"
+    year: int | None = None  # school year start (2021 = 2021-2022); None: current lists
+    subject: str = Field(default="", max_length=100)
+    grade: str = Field(default="", max_length=20)
+
+
+class AssessmentEvent(SQLModel, table=True):
+    """A dated assessment (ВПР, НИКО, ГИА, ...) that event-bound deadlines refer to."""
+
+    __table_args__ = (UniqueConstraint("kind", "name", "subject", "grade", "date"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=300)
+    kind: str = Field(max_length=40, index=True)
+    subject: str = Field(default="", max_length=100)
+    grade: str = Field(default="", max_length=20)
+    date: date
+
+
+class Plan(SQLModel, table=True):
+    """An approved action plan (план мероприятий, дорожная карта)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    issuer: str = ""
+    order_number: str = Field(default="", max_length=100)
+    order_date: date | None = None
+    period_start: date
+    period_end: date
+    controller_id: int | None = Field(default=None, foreign_key="person.id")
+    controller_text: str = ""
+    ladder: str = Field(default="default", max_length=64)  # workflows/escalation.toml
+    abbreviations: dict[str, str] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    source_name: str = Field(default="", max_length=400)
+    source_sha256: str = Field(default="", max_length=64, index=True)
+    created_at: datetime
+
+
+class Section(SQLModel, table=True):
+    """A group of measures inside a plan (раздел, задача)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="section.id")
+    position: int
+    title: str
+
+
+class Measure(SQLModel, table=True):
+    """One line item of a plan, as written in the document."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    section_id: int | None = Field(default=None, foreign_key="section.id")
+    position: int
+    key: str = Field(default="", max_length=200)  # section path + number: stable across edits
+    number: str = Field(max_length=40)
+    title: str
+    deadline_phrase: str = ""
+    responsible_text: str = ""
+    expected_result: str = ""
+    decisions: str = ""
+    control_text: str = ""
+    source_location: str = Field(default="", max_length=100)
+    schedule: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    co_responsible_ids: list[int] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    supervisor_id: int | None = Field(default=None, foreign_key="person.id")
+    ladder: str | None = Field(default=None, max_length=64)  # overrides the plan's ladder
+
+
+class Task(SQLModel, table=True):
+    """One occurrence of a measure for one target: this row carries the state machine.
+
+    ``version`` is SQLAlchemy's optimistic lock: an UPDATE that finds another version
+    changes nothing and raises, so of two concurrent actors exactly one wins.
+    """
+
+    __table_args__ = (UniqueConstraint("measure_id", "occurrence", "school_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    measure_id: int = Field(foreign_key="measure.id", index=True)
+    occurrence: int = 1
+    school_id: int | None = Field(default=None, foreign_key="school.id")
+    responsible_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    supervisor_id: int | None = Field(default=None, foreign_key="person.id")
+    start_date: date | None = None
+    due_date: date | None = Field(default=None, index=True)
+    state: str = Field(default="planned", max_length=40, index=True)
+    state_since: datetime | None = None  # when the task entered its state (ladder anchor)
+    # Set when an edited document (or calendar) no longer has this task but it has a
+    # history to keep: it is then left out of sweeps, digests and lists of open work.
+    detached_at: datetime | None = None
+    report: str = ""
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime
+    updated_at: datetime
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version.sa_column}  # type: ignore[attr-defined]
+
+
+class AuditEvent(SQLModel, table=True):
+    """One transition, append-only and hash-chained (see engine.lifecycle.audit).
+
+    ``actor_id`` is who acted; ``on_behalf_of_id`` the person they stood in for as a
+    deputy (None when acting for themselves).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    event: str = Field(max_length=40)
+    from_state: str = Field(max_length=40)
+    to_state: str = Field(max_length=40)
+    actor_id: int = Field(foreign_key="person.id")
+    on_behalf_of_id: int | None = Field(default=None, foreign_key="person.id")
+    at: datetime
+    comment: str = ""
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The newest link of the audit chain; one row, locked by every append.
+
+    Locking this row serialises appends on PostgreSQL (SQLite's immediate transaction
+    already does), and comparing it with the last row detects deleted newest rows.
+    """
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(default="0" * 64, max_length=64)
+
+
+class EscalationStep(SQLModel, table=True):
+    """A ladder step taken for a task: recorded once, before anything is sent.
+
+    ``key`` is ``step@anchor#n`` (engine.escalation.timeline): the unique (task, key) pair is what
+    makes a step happen exactly once, however many sweeps or daemons see it due.
+    """
+
+    __table_args__ = (UniqueConstraint("task_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    step: str = Field(max_length=64)
+    key: str = Field(max_length=200)
+    fire_at: datetime
+    taken_at: datetime
+    skipped: bool = False  # a pre-due reminder found only after the due date passed
+    note: str = ""
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One email to one person, rendered and stored in the transaction that decided it.
+
+    ``dedupe_key`` (e.g. ``step:12:7``: step 12 for person 7) is unique: a message is
+    enqueued once. Delivery claims rows with a lease, so a crash mid-send leads to a
+    resend with the same Message-ID, never to a lost message.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    kind: str = Field(max_length=64)  # template name
+    task_id: int | None = Field(default=None, foreign_key="task.id", index=True)
+    step_id: int | None = Field(default=None, foreign_key="escalationstep.id")
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    on_behalf_of_id: int | None = Field(default=None, foreign_key="person.id")
+    recipient_email: str = Field(max_length=200)
+    recipient_name: str = Field(max_length=200)
+    subject: str
+    body_text: str
+    body_html: str
+    message_id: str = Field(max_length=250)
+    created_at: datetime
+    not_before: datetime = Field(index=True)
+    status: str = Field(default="pending", max_length=20, index=True)
+    attempts: int = 0
+    lease_until: datetime | None = None
+    last_error: str = ""
+    sent_at: datetime | None = None
+
+
+class DaemonState(SQLModel, table=True):
+    """What the daemon last did, for ``measures status`` (one row per name)."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime

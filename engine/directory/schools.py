@@ -1,0 +1,106 @@
+"""The schools directory (ОО) and their risk flags, from a CSV people keep by hand.
+
+Columns: ``key,name,short_name,email,head,aliases,flags``. ``head`` is the directory key
+of the school's head (the responsible when a measure fans out to "ОО"); ``flags`` lists
+the lists the school is on: ``non_objective 2021; low_results`` (kind, optionally the
+school year it starts; Russian ``необъективность`` and ``ШНОР`` are accepted too).
+Import upserts schools by ``key`` and replaces their flags.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, col, delete, select
+
+from engine.core.csvfile import email_problem, read_csv, split_list
+from engine.core.models import Person, RiskFlag, School, pk, upsert_by_key
+
+COLUMNS = ("key", "name", "short_name", "email", "head", "aliases", "flags")
+FLAG_KINDS = {
+    "non_objective": "non_objective",
+    "необъективность": "non_objective",
+    "low_results": "low_results",
+    "шнор": "low_results",
+}
+
+
+@dataclass(frozen=True)
+class SchoolsSummary:
+    created: int
+    updated: int
+    flags: int
+
+
+def _flags(value: str) -> list[tuple[str, int | None]] | str:
+    """Parsed flags, or the part that could not be read."""
+    result: list[tuple[str, int | None]] = []
+    for part in split_list(value):
+        words = part.split()
+        kind = FLAG_KINDS.get(words[0].lower()) if words else None
+        if kind is None or len(words) > 2 or (len(words) == 2 and not words[1].isdigit()):
+            return part
+        result.append((kind, int(words[1]) if len(words) == 2 else None))
+    return result
+
+
+def import_schools(session: Session, path: Path) -> SchoolsSummary:
+    table = read_csv(path, COLUMNS, required=("key", "name"))
+    heads = {p.key: p for p in session.exec(select(Person))}
+    rows: list[tuple[dict[str, Any], list[tuple[str, int | None]]]] = []
+    seen: dict[str, int] = {}
+    for line, cell in table.rows:
+        if not table.check_key(line, "key", cell["key"]):
+            continue
+        if cell["key"] in seen:
+            table.problem(line, "key", f"{cell['key']!r} already on line {seen[cell['key']]}")
+            continue
+        seen[cell["key"]] = line
+        if not cell["name"]:
+            table.problem(line, "name", "empty")
+        problem = email_problem(cell["email"]) if cell["email"] else None
+        if problem:
+            table.problem(line, "email", problem)
+        head = heads.get(cell["head"]) if cell["head"] else None
+        if cell["head"] and head is None:
+            table.problem(line, "head", f"no person {cell['head']!r} in the directory")
+        flags = _flags(cell["flags"])
+        if isinstance(flags, str):
+            table.problem(
+                line,
+                "flags",
+                f"expected 'non_objective [YEAR]' or 'low_results [YEAR]', got {flags!r}",
+            )
+            flags = []
+        fields = {
+            "key": cell["key"],
+            "name": cell["name"],
+            "short_name": cell["short_name"],
+            "email": cell["email"],
+            "head_id": head.id if head else None,
+            "aliases": split_list(cell["aliases"]),
+        }
+        rows.append((fields, flags))
+    table.raise_problems()
+    created = updated = flag_count = 0
+    for fields, flags in rows:
+        school, is_new = upsert_by_key(session, School, fields)
+        created += is_new
+        updated += not is_new
+        session.exec(delete(RiskFlag).where(col(RiskFlag.school_id) == school.id))
+        for kind, year in flags:
+            session.add(RiskFlag(school_id=pk(school), kind=kind, year=year))
+            flag_count += 1
+    session.commit()
+    return SchoolsSummary(created, updated, flag_count)
+
+
+def schools_for(session: Session, flag: str | None) -> list[School]:
+    """All schools, or those carrying ``flag`` (any year), in key order."""
+    query = select(School).order_by(col(School.key))
+    if flag is not None:
+        flagged = select(RiskFlag.school_id).where(RiskFlag.kind == flag)
+        query = query.where(col(School.id).in_(flagged))
+    return list(session.exec(query))

@@ -1,0 +1,4 @@
+"""Reminders and escalation.
+
+Ladders, when each step falls due, the sweep, the outbox, digests, simulation.
+"""

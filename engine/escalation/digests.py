@@ -1,0 +1,224 @@
+"""The daily digest and the weekly summary, queued in the outbox once per period.
+
+Every working day, once working hours have begun, each person who has something to do
+gets one letter: their overdue tasks, tasks due within three working days, and reports
+waiting for them to verify. On the first working day of a week the head of the
+committee gets the weekly summary, including what was verified the week before.
+The outbox's unique ``dedupe_key`` (``digest:daily:DATE:PERSON``) makes the job
+idempotent: the daemon may run it every minute and on several replicas.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from engine.core.clock import Clock
+from engine.core.db import session_scope
+from engine.core.models import AuditEvent, Measure, OutboxMessage, Person, Plan, School, Task, pk
+from engine.escalation.sweep import Escalator, queue_message
+from notifications import Digest, DigestLine
+
+log = logging.getLogger(__name__)
+
+DUE_SOON_WORKING_DAYS = 3
+
+
+def _awaiting_states(esc: Escalator) -> set[str]:
+    """States in which a decision on a report is pending (events with four eyes)."""
+    return {s for e in esc.workflow.events.values() if e.four_eyes for s in e.source}
+
+
+def _approved_states(esc: Escalator) -> set[str]:
+    """Where a positive decision on a report leads ("verified")."""
+    decided = {e.dest for e in esc.workflow.events.values() if e.four_eyes}
+    return decided - set(esc.workflow.owing) - _awaiting_states(esc)
+
+
+def _line(
+    esc: Escalator, session: Session, task: Task, measure: Measure, plan: Plan, days: int
+) -> DigestLine:
+    responsible = session.get(Person, task.responsible_id) if task.responsible_id else None
+    school = session.get(School, task.school_id) if task.school_id else None
+    return DigestLine(
+        task_id=pk(task),
+        plan_title=plan.title,
+        measure_number=measure.number,
+        measure_title=measure.title,
+        due=task.due_date or esc.hours.local_date(task.updated_at),
+        state_label=esc.workflow.label(task.state),
+        responsible_name=responsible.name if responsible else "не назначен",
+        url=f"{esc.base_url}/tasks/{pk(task)}",
+        target=school.name if school else "",
+        working_days=max(days, 0),
+    )
+
+
+def _digest(
+    esc: Escalator,
+    person: Person,
+    start: date,
+    end: date,
+    lines: dict[str, list[DigestLine]],
+    completed: Sequence[DigestLine] = (),
+) -> Digest:
+    return Digest(
+        recipient_name=person.name,
+        recipient_email=person.email,
+        committee_name=esc.committee,
+        start=start,
+        end=end,
+        overdue=tuple(lines["overdue"]),
+        due_soon=tuple(lines["due_soon"]),
+        awaiting_verification=tuple(lines["awaiting_verification"]),
+        completed=tuple(completed),
+    )
+
+
+def _enqueue(
+    session: Session,
+    esc: Escalator,
+    person: Person,
+    template: str,
+    digest: Digest,
+    dedupe: str,
+    now: datetime,
+) -> bool:
+    if digest.is_empty or not person.email:
+        return False
+    if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe)).first():
+        return False
+    queue_message(
+        session,
+        esc,
+        dedupe=dedupe,
+        template=template,
+        context={"digest": digest},
+        person=person,
+        now=now,
+        not_before=esc.hours.next_open(now),
+    )
+    return True
+
+
+def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
+    """Queue today's digests (and the weekly summary on a week's first working day)."""
+    now = clock.now()
+    hours = esc.hours
+    today = hours.local_date(now)
+    calendar = hours.calendar
+    if not calendar.is_working_day(today) or now < hours.at(today, hours.start):
+        return 0
+    soon = calendar.add_working_days(today, DUE_SOON_WORKING_DAYS)
+    awaiting = _awaiting_states(esc)
+    owing = set(esc.workflow.owing)
+    queued = 0
+    try:
+        with session_scope(engine) as session:
+            groups: dict[int, dict[str, list[DigestLine]]] = defaultdict(lambda: defaultdict(list))
+            everything: dict[str, list[DigestLine]] = defaultdict(list)
+            rows = session.exec(
+                select(Task, Measure, Plan)
+                .join(Measure, col(Measure.id) == Task.measure_id)
+                .join(Plan, col(Plan.id) == Measure.plan_id)
+                .where(
+                    col(Task.state).in_(sorted(owing | awaiting)),
+                    col(Task.detached_at).is_(None),
+                )
+                .order_by(col(Task.due_date), col(Task.id))
+            )
+            for task, measure, plan in rows:
+                due = task.due_date
+                if task.state in owing and due is not None and due <= soon:
+                    late = due < today
+                    group = "overdue" if late else "due_soon"
+                    days = (
+                        calendar.working_days_between(due, today)
+                        if late
+                        else (calendar.working_days_between(today, due))
+                    )
+                    line = _line(esc, session, task, measure, plan, days)
+                    everything[group].append(line)
+                    if task.responsible_id is not None:
+                        groups[task.responsible_id][group].append(line)
+                elif task.state in awaiting:
+                    since = hours.local_date(task.state_since or task.updated_at)
+                    line = _line(
+                        esc,
+                        session,
+                        task,
+                        measure,
+                        plan,
+                        calendar.working_days_between(since, today),
+                    )
+                    everything["awaiting_verification"].append(line)
+                    if task.supervisor_id is not None:
+                        groups[task.supervisor_id]["awaiting_verification"].append(line)
+            recipients = select(Person).where(col(Person.id).in_(list(groups)), Person.active)
+            for person in session.exec(recipients):
+                lines = groups[pk(person)]
+                digest = _digest(esc, person, today, today, lines)
+                queued += _enqueue(
+                    session,
+                    esc,
+                    person,
+                    "daily_digest",
+                    digest,
+                    f"digest:daily:{today}:{pk(person)}",
+                    now,
+                )
+            week_start = today - timedelta(days=today.weekday())
+            first_working = calendar.next_working_day(week_start - timedelta(days=1))
+            if today == first_working:
+                queued += _weekly(session, esc, everything, today, now)
+            session.commit()
+    except IntegrityError:  # another replica queued the same digest first
+        return 0
+    if queued:
+        log.info("digests: %d letter(s) queued", queued)
+    return queued
+
+
+def _weekly(
+    session: Session,
+    esc: Escalator,
+    everything: dict[str, list[DigestLine]],
+    today: date,
+    now: datetime,
+) -> int:
+    start = today - timedelta(days=7)
+    completed = []
+    verified = session.exec(
+        select(AuditEvent, Task, Measure, Plan)
+        .join(Task, col(Task.id) == AuditEvent.task_id)
+        .join(Measure, col(Measure.id) == Task.measure_id)
+        .join(Plan, col(Plan.id) == Measure.plan_id)
+        .where(
+            col(AuditEvent.to_state).in_(sorted(_approved_states(esc))),
+            col(AuditEvent.at) >= esc.hours.at(start, esc.hours.start),
+        )
+    )
+    for _, task, measure, plan in verified:
+        completed.append(_line(esc, session, task, measure, plan, 0))
+    year, week, _ = today.isocalendar()
+    queued = 0
+    for head in session.exec(select(Person).where(Person.active)):
+        if "head" not in head.roles:
+            continue
+        digest = _digest(esc, head, start, today, everything, completed)
+        queued += _enqueue(
+            session,
+            esc,
+            head,
+            "weekly_summary",
+            digest,
+            f"digest:weekly:{year}-W{week:02d}:{pk(head)}",
+            now,
+        )
+    return queued

@@ -1,0 +1,212 @@
+"""Workflow definitions (``workflows/*.toml``) → validated data → one shared Machine.
+
+The file is the rule book: states, events, who may fire them, what they require. This
+module only checks it and builds a single ``transitions`` Machine with ``model=None``
+(STACK-NOTES: a Machine per SQLModel row is slow and pydantic refuses the attributes
+transitions would add). Rows are moved with ``machine.events[name].trigger(row)``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transitions import Machine
+
+from engine.core import tomlfile
+from engine.core.errors import WorkflowError
+
+#: Roles a definition may name; engine.lifecycle.fire decides who holds each for a task.
+ROLES = ("responsible", "supervisor", "head", "admin")
+#: What an event may require of the person firing it.
+REQUIREMENTS = ("comment",)
+
+_TOP_KEYS = {"workflow", "labels", "events"}
+_WORKFLOW_KEYS = {"name", "initial", "states", "owing"}
+_EVENT_KEYS = {"label", "source", "dest", "roles", "requires", "four_eyes"}
+
+
+@dataclass(frozen=True)
+class EventDef:
+    name: str
+    label: str
+    source: tuple[str, ...]
+    dest: str
+    roles: tuple[str, ...]
+    requires: tuple[str, ...]
+    four_eyes: bool
+
+
+@dataclass(frozen=True)
+class WorkflowDef:
+    name: str
+    path: Path
+    initial: str
+    states: tuple[str, ...]
+    owing: tuple[str, ...]
+    labels: dict[str, str]
+    events: dict[str, EventDef]
+
+    def allowed_from(self, state: str) -> list[str]:
+        """Events whose source includes ``state``, in file order."""
+        return [e.name for e in self.events.values() if state in e.source]
+
+    def label(self, state: str) -> str:
+        return self.labels.get(state, state)
+
+
+def _str_list(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        # an empty list passes: whether it may be empty is the caller's rule
+        raise WorkflowError(f"{where}: expected a list of names, got {value!r}")
+    return tuple(value)
+
+
+def _unknown_keys(keys: set[str], allowed: set[str], where: str) -> None:
+    extra = sorted(keys - allowed)
+    if extra:
+        raise WorkflowError(
+            f"{where}: unknown key {extra[0]!r}; expected one of {', '.join(sorted(allowed))}"
+        )
+
+
+def load_workflow(path: Path) -> WorkflowDef:
+    """Parse and validate one definition; every refusal names file, line and key."""
+    data, text = tomlfile.load(path, WorkflowError)
+
+    def at(table: str, key: str | None = None) -> str:
+        return tomlfile.where(path, text, table, key)
+
+    _unknown_keys(set(data), _TOP_KEYS, at(""))
+    head = data.get("workflow")
+    if not isinstance(head, dict):
+        raise WorkflowError(f"{path}: missing table [workflow] with name, initial, states")
+    _unknown_keys(set(head), _WORKFLOW_KEYS, at("workflow"))
+    for key in sorted(_WORKFLOW_KEYS - set(head)):
+        raise WorkflowError(f"{at('workflow')}: missing key {key!r}")
+    states = _str_list(head["states"], at("workflow", "states"))
+    if len(set(states)) != len(states):
+        raise WorkflowError(f"{at('workflow', 'states')}: a state is listed twice")
+    initial = head["initial"]
+    if initial not in states:
+        raise WorkflowError(
+            f"{at('workflow', 'initial')}: unknown state {initial!r}; "
+            f"states are {', '.join(states)}"
+        )
+    owing = _str_list(head["owing"], at("workflow", "owing"))
+    for state in owing:
+        if state not in states:
+            raise WorkflowError(
+                f"{at('workflow', 'owing')}: unknown state {state!r}; "
+                f"states are {', '.join(states)}"
+            )
+    labels = data.get("labels", {})
+    if not isinstance(labels, dict):
+        raise WorkflowError(f"{at('labels')}: expected a table of state = label")
+    for state, label in labels.items():
+        if state not in states or not isinstance(label, str):
+            raise WorkflowError(f"{at('labels', state)}: not a known state with a text label")
+    raw_events = data.get("events")
+    if not isinstance(raw_events, dict) or not raw_events:
+        raise WorkflowError(f"{path}: no [events.*] tables: a workflow needs events")
+    events: dict[str, EventDef] = {}
+    for name, spec in raw_events.items():
+        table = f"events.{name}"
+        if not isinstance(spec, dict):
+            raise WorkflowError(f"{at(table)}: expected a table")
+        _unknown_keys(set(spec), _EVENT_KEYS, at(table))
+        source = _str_list(spec.get("source"), at(table, "source"))
+        for key, named in [*(("source", s) for s in source), ("dest", spec.get("dest"))]:
+            if named not in states:
+                raise WorkflowError(
+                    f"{at(table, key)}: unknown state {named!r}; states are {', '.join(states)}"
+                )
+        if "roles" not in spec or not spec["roles"]:
+            raise WorkflowError(
+                f"{at(table, 'roles')}: the event has no roles; name who may fire it "
+                f"({', '.join(ROLES)})"
+            )
+        roles = _str_list(spec["roles"], at(table, "roles"))
+        for role in roles:
+            if role not in ROLES:
+                raise WorkflowError(
+                    f"{at(table, 'roles')}: unknown role {role!r}; roles are {', '.join(ROLES)}"
+                )
+        requires = _str_list(spec.get("requires", []), at(table, "requires"))
+        for requirement in requires:
+            if requirement not in REQUIREMENTS:
+                raise WorkflowError(
+                    f"{at(table, 'requires')}: unknown requirement {requirement!r}; "
+                    f"expected {', '.join(REQUIREMENTS)}"
+                )
+        four_eyes = spec.get("four_eyes", False)
+        if not isinstance(four_eyes, bool):
+            raise WorkflowError(f"{at(table, 'four_eyes')}: expected true or false")
+        label = spec.get("label", name)
+        if not isinstance(label, str):
+            raise WorkflowError(f"{at(table, 'label')}: expected a text")
+        events[name] = EventDef(name, label, source, spec["dest"], roles, requires, four_eyes)
+    definition = WorkflowDef(str(head["name"]), path, initial, states, owing, labels, events)
+    _check_reachable(definition, at)
+    return definition
+
+
+def _check_reachable(definition: WorkflowDef, at: Any) -> None:
+    seen = {definition.initial}
+    queue = deque([definition.initial])
+    while queue:
+        state = queue.popleft()
+        for event in definition.events.values():
+            if state in event.source and event.dest not in seen:
+                seen.add(event.dest)
+                queue.append(event.dest)
+    for state in definition.states:
+        if state not in seen:
+            raise WorkflowError(
+                f"{at('workflow', 'states')}: state {state!r} cannot be reached from "
+                f"{definition.initial!r} by any event"
+            )
+
+
+def build_machine(definition: WorkflowDef) -> Machine:
+    """The single Machine shared by every row of this workflow."""
+    return Machine(
+        model=None,
+        states=list(definition.states),
+        initial=definition.initial,
+        transitions=[
+            {"trigger": e.name, "source": list(e.source), "dest": e.dest}
+            for e in definition.events.values()
+        ],
+        auto_transitions=False,
+        send_event=True,
+    )
+
+
+def mermaid(definition: WorkflowDef) -> str:
+    """The state diagram in Mermaid syntax, drawn by transitions' own diagram extension.
+
+    A separate GraphMachine on a throw-away model: the shared machine has no model, and
+    ``GraphMachine(model=None).get_graph()`` fails (STACK-NOTES).
+    """
+    from transitions.extensions import GraphMachine
+
+    graph = GraphMachine(
+        model=_DiagramModel(),
+        states=list(definition.states),
+        initial=definition.initial,
+        transitions=[
+            {"trigger": e.name, "source": list(e.source), "dest": e.dest}
+            for e in definition.events.values()
+        ],
+        auto_transitions=False,
+        graph_engine="mermaid",
+        title=f"workflow {definition.name}",
+    )
+    return str(graph.get_graph().draw(None))
+
+
+class _DiagramModel:
+    """Stand-in model for the diagram machine."""

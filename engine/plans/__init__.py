@@ -1,0 +1,4 @@
+"""From a plan document to tasks.
+
+Readers, the deadline grammar, resolving the responsible, expansion, the import review.
+"""
