@@ -179,7 +179,7 @@ class Task(SQLModel, table=True):
     supervisor_id: int | None = Field(default=None, foreign_key="person.id")
     start_date: date | None = None
     due_date: date | None = Field(default=None, index=True)
-    state: str = Field(default="planned", max_length=40, index=True)
+    state: str = Field(max_length=40, index=True)  # the workflow's initial state on creation
     state_since: datetime | None = None  # when the task entered its state (ladder anchor)
     # Set when an edited document (or calendar) no longer has this task but it has a
     # history to keep: it is then left out of sweeps, digests and lists of open work.

@@ -30,17 +30,6 @@ log = logging.getLogger(__name__)
 DUE_SOON_WORKING_DAYS = 3
 
 
-def _awaiting_states(esc: Escalator) -> set[str]:
-    """States in which a decision on a report is pending (events with four eyes)."""
-    return {s for e in esc.workflow.events.values() if e.four_eyes for s in e.source}
-
-
-def _approved_states(esc: Escalator) -> set[str]:
-    """Where a positive decision on a report leads ("verified")."""
-    decided = {e.dest for e in esc.workflow.events.values() if e.four_eyes}
-    return decided - set(esc.workflow.owing) - _awaiting_states(esc)
-
-
 def _line(
     esc: Escalator, session: Session, task: Task, measure: Measure, plan: Plan, days: int
 ) -> DigestLine:
@@ -116,7 +105,7 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
     if not calendar.is_working_day(today) or now < hours.at(today, hours.start):
         return 0
     soon = calendar.add_working_days(today, DUE_SOON_WORKING_DAYS)
-    awaiting = _awaiting_states(esc)
+    awaiting = set(esc.workflow.awaiting)
     owing = set(esc.workflow.owing)
     queued = 0
     try:
@@ -200,7 +189,7 @@ def _weekly(
         .join(Measure, col(Measure.id) == Task.measure_id)
         .join(Plan, col(Plan.id) == Measure.plan_id)
         .where(
-            col(AuditEvent.to_state).in_(sorted(_approved_states(esc))),
+            col(AuditEvent.to_state).in_(esc.workflow.done),
             col(AuditEvent.at) >= esc.hours.at(start, esc.hours.start),
         )
     )

@@ -167,7 +167,7 @@ def _notice(
         days_left=max(calendar.working_days_between(today, due), 0),
         days_overdue=max(calendar.working_days_between(due, today), 0),
         days_waiting=max(calendar.working_days_between(since, today), 0),
-        reported_on=since if task.state == "reported" else None,
+        reported_on=since if task.state in esc.workflow.awaiting else None,
         report=task.report,
     )
 
