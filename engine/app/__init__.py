@@ -147,4 +147,11 @@ class App:
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(self.workflow, self.clock, self.config.timezone)
+        return Lifecycle(self.workflow, self.clock, self.config.timezone, self.audit_key)
+
+    @cached_property
+    def audit_key(self) -> bytes:
+        """The audit chain's HMAC key, derived from the instance secret."""
+        from engine.lifecycle.audit import audit_key
+
+        return audit_key(self.config.secret_key())

@@ -14,6 +14,7 @@ from sqlmodel import col, func, select
 from engine.app import App
 from engine.core import backup as backups
 from engine.core.db import session_scope, upgrade
+from engine.core.errors import DatabaseError
 from engine.core.models import DaemonState, OutboxMessage
 from engine.escalation.digests import enqueue_digests
 from engine.escalation.outbox import DeliveryResult
@@ -21,13 +22,36 @@ from engine.escalation.simulate import TimelineEntry
 from engine.escalation.simulate import simulate as timeline
 from engine.escalation.sweep import SweepResult, record_state, sweep
 from engine.lifecycle.audit import VerifyResult
+from engine.lifecycle.audit import rekey as rekey_chain
 from engine.lifecycle.audit import verify as verify_chain
 
 
-def init(app: App) -> tuple[str | None, str]:
-    """Create or upgrade the database (schema before, after); make the secret key."""
+@dataclass(frozen=True)
+class InitResult:
+    before: str | None  # schema revision before; None: the database was empty
+    after: str
+    rekeyed: VerifyResult | None  # an old plain-SHA-256 audit chain, checked and re-keyed
+
+
+def init(app: App) -> InitResult:
+    """Create or upgrade the database, make the secret key, key an old audit chain.
+
+    The audit chain of a database made before schema 0002 was plain SHA-256; it is
+    verified as written and then re-keyed with the instance secret, in one transaction.
+    A chain that does not verify is left untouched and reported (DatabaseError).
+    """
     app.config.secret_key()  # generated on first start, kept in the data folder
-    return upgrade(app.engine)
+    before, after = upgrade(app.engine)
+    with session_scope(app.engine) as session:
+        rekeyed = rekey_chain(session, app.audit_key)
+        if rekeyed is not None and not rekeyed.ok:
+            raise DatabaseError(
+                f"the audit log written before keying is broken after {rekeyed.checked} "
+                f"intact row(s): {rekeyed.problem}. It was not re-keyed; keep this "
+                "database as evidence and restore a backup"
+            )
+        session.commit()
+    return InitResult(before, after, rekeyed)
 
 
 @dataclass(frozen=True)
@@ -94,7 +118,7 @@ def status(app: App) -> dict[str, Any]:
 
 def verify_audit(app: App) -> VerifyResult:
     with session_scope(app.ready_engine()) as session:
-        return verify_chain(session)
+        return verify_chain(session, app.audit_key)
 
 
 def backup(app: App, target: Path) -> Path:
