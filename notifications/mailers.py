@@ -134,6 +134,7 @@ def build_message(
     date: datetime,
     sender_name: str = "",
     headers: Mapping[str, str] | None = None,
+    calendar: str = "",
 ) -> EmailMessage:
     """A multipart/alternative email (text, then HTML) ready for any :class:`Mailer`.
 
@@ -141,7 +142,8 @@ def build_message(
     the outbox row so that a resend is byte-for-byte the same letter. Display names and the
     subject may be Cyrillic: the default policy encodes them (RFC 2047). ``headers`` adds
     e.g. ``X-Measures-Task``; ``Auto-Submitted: auto-generated`` is set unless given, so
-    vacation responders do not answer a robot.
+    vacation responders do not answer a robot. ``calendar``: an iCalendar text attached
+    as ``srok.ics`` (the message becomes multipart/mixed around the two bodies).
     """
     extra = {"Auto-Submitted": "auto-generated", **(headers or {})}
     for field, value in (
@@ -176,8 +178,19 @@ def build_message(
     message.add_alternative(rendered.html, subtype="html")
     # A random boundary would make every resend differ; one derived from the content is
     # stable, and the content cannot contain its own hash.
-    content = "\0".join((message_id, rendered.subject, rendered.text, rendered.html))
-    message.set_boundary("=_measures_" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32])
+    content = "\0".join((message_id, rendered.subject, rendered.text, rendered.html, calendar))
+    boundary = "=_measures_" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
+    if calendar:
+        message.add_attachment(
+            calendar.encode("utf-8"),
+            maintype="text",
+            subtype="calendar",
+            filename="srok.ics",
+            params={"method": "PUBLISH", "charset": "utf-8"},
+        )
+        alternative = next(iter(message.iter_parts()))
+        alternative.set_boundary(boundary + "_alt")
+    message.set_boundary(boundary)
     return message
 
 
