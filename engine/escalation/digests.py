@@ -25,6 +25,7 @@ from engine.core.db import session_scope
 from engine.core.links import OPEN
 from engine.core.models import AuditEvent, Measure, OutboxMessage, Person, Plan, School, Task, pk
 from engine.escalation.sweep import Escalator, queue_message
+from engine.lifecycle.workflow import WorkflowDef
 from notifications import Digest, DigestLine
 
 log = logging.getLogger(__name__)
@@ -32,15 +33,15 @@ log = logging.getLogger(__name__)
 DUE_SOON_WORKING_DAYS = 3
 
 
-def _awaiting_states(esc: Escalator) -> set[str]:
+def awaiting_states(workflow: WorkflowDef) -> set[str]:
     """States in which a decision on a report is pending (events with four eyes)."""
-    return {s for e in esc.workflow.events.values() if e.four_eyes for s in e.source}
+    return {s for e in workflow.events.values() if e.four_eyes for s in e.source}
 
 
-def _approved_states(esc: Escalator) -> set[str]:
+def approved_states(workflow: WorkflowDef) -> set[str]:
     """Where a positive decision on a report leads ("verified")."""
-    decided = {e.dest for e in esc.workflow.events.values() if e.four_eyes}
-    return decided - set(esc.workflow.owing) - _awaiting_states(esc)
+    decided = {e.dest for e in workflow.events.values() if e.four_eyes}
+    return decided - set(workflow.owing) - awaiting_states(workflow)
 
 
 def _line(
@@ -136,7 +137,7 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
     if not calendar.is_working_day(today) or now < hours.at(today, hours.start):
         return 0
     soon = calendar.add_working_days(today, DUE_SOON_WORKING_DAYS)
-    awaiting = _awaiting_states(esc)
+    awaiting = awaiting_states(esc.workflow)
     owing = set(esc.workflow.owing)
     queued = 0
     try:
@@ -220,7 +221,7 @@ def _weekly(
         .join(Measure, col(Measure.id) == Task.measure_id)
         .join(Plan, col(Plan.id) == Measure.plan_id)
         .where(
-            col(AuditEvent.to_state).in_(sorted(_approved_states(esc))),
+            col(AuditEvent.to_state).in_(sorted(approved_states(esc.workflow))),
             col(AuditEvent.at) >= esc.hours.at(start, esc.hours.start),
         )
     )
