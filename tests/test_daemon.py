@@ -11,8 +11,16 @@ from tests.conftest import write_config
 from tests.test_cli import MEASURES, Cli
 
 
-def test_run_sweeps_and_stops_on_sigterm(tmp_path: Path) -> None:
+def test_run_sweeps_serves_the_web_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import urllib.request
+
+    from tests.conftest import _free_port
+
     cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}")
+    port = _free_port()
+    write_config(
+        tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}", f"[web]\nport = {port}\n"
+    )
     cli("init")
     del cli.env["MEASURES_NOW"]  # the option instead of the environment
     process = subprocess.Popen(
@@ -31,6 +39,9 @@ def test_run_sweeps_and_stops_on_sigterm(tmp_path: Path) -> None:
         if "sweep:" in line:
             break
     assert any("sweep: 0 task(s), 0 step(s) taken" in line for line in lines), lines
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/signin", timeout=10) as response:
+        page = response.read().decode("utf-8")
+    assert response.status == 200 and "Прислать ссылку" in page
     process.send_signal(signal.SIGTERM)
     rest = process.communicate(timeout=30)[1]
     assert process.returncode == 0
@@ -95,7 +106,7 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Path) -> 
     kills = 0
     while kills < 20:
         process = subprocess.Popen(
-            [MEASURES, "run"],
+            [MEASURES, "run", "--no-web"],
             env=cli.env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,

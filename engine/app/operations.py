@@ -14,7 +14,7 @@ from sqlmodel import col, func, select
 from engine.app import App
 from engine.core import backup as backups
 from engine.core.db import session_scope, upgrade
-from engine.core.errors import DatabaseError
+from engine.core.errors import DatabaseError, MeasuresError
 from engine.core.models import DaemonState, OutboxMessage
 from engine.escalation.digests import enqueue_digests
 from engine.escalation.outbox import DeliveryResult
@@ -127,3 +127,50 @@ def backup(app: App, target: Path) -> Path:
 
 def restore(app: App, source: Path) -> None:
     backups.restore(app.engine, source)
+
+
+def send_test_letter(app: App, address: str) -> str:
+    """Send the test letter to ``address`` at once (not through the outbox: the point is
+    to see the transport work or fail now); returns where it went."""
+    from email.headerregistry import Address
+
+    from notifications import PersonalLetter, build_message, make_message_id, render
+
+    cfg = app.config
+    try:
+        Address(addr_spec=address)
+    except (ValueError, IndexError):
+        raise MeasuresError(f"not an email address: {address!r}") from None
+    now = app.clock.now()
+    letter = PersonalLetter(
+        recipient_name="",
+        recipient_email=address,
+        committee_name=cfg.settings.committee.name,
+        url=app.base_url + "/",
+    )
+    rendered = render("mail_test", {"letter": letter}, app.escalator.templates_dir)
+    message = build_message(
+        rendered,
+        sender=cfg.settings.mail.sender,
+        sender_name=cfg.settings.mail.sender_name or cfg.settings.committee.name,
+        recipient_name="",
+        recipient_email=address,
+        message_id=make_message_id(f"test.{int(now.timestamp())}", app.escalator.mail_domain),
+        date=now,
+        headers={"X-Measures-Kind": "mail_test"},
+    )
+
+    async def send() -> None:
+        mailer = app.mailer()
+        try:
+            await mailer.send(message)
+        finally:
+            closer = getattr(mailer, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    asyncio.run(send())
+    mail = cfg.settings.mail
+    if mail.transport == "spool":
+        return f"spool folder {cfg.spool_dir}"
+    return f"SMTP {mail.smtp_host}:{mail.smtp_port}"

@@ -124,7 +124,7 @@ class TaskLine:
 def task_lines(app: App, session: Session, query: Any, today: date) -> list[TaskLine]:
     workflow = app.workflow
     found = []
-    for task, measure, plan, person, school in session.execute(query).tuples():
+    for task, measure, plan, person, school in session.execute(query):
         found.append(
             TaskLine(
                 id=pk(task),

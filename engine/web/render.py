@@ -44,6 +44,7 @@ def page(request: Request, name: str, context: dict[str, Any], status: int = 200
         "csrf": visitor.csrf if visitor else "",
         "committee": app.config.settings.committee.name,
         "title": "",
+        "note": "",
         **context,
     }
     html = environment().get_template(name).render(full)
