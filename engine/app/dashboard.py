@@ -9,6 +9,8 @@ head, admin) and the plan's controller; anybody else gets NotFound.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -21,10 +23,12 @@ from engine.app.work import WIDE_ROLES, HistoryLine, TaskLine, history_lines, ta
 from engine.core.clock import local_date
 from engine.core.db import session_scope
 from engine.core.errors import NotFound
-from engine.core.models import AuditEvent, Measure, Person, Plan, Section, Task, pk
+from engine.core.models import AuditEvent, AuditHead, Measure, Person, Plan, Section, Task, pk
 from engine.escalation.digests import approved_states
 
-TASK_LIST_LIMIT = 200
+TASK_LIST_LIMIT = 50
+#: Responsibles listed with their progress, those with most overdue first.
+RESPONSIBLES_SHOWN = 30
 
 
 @dataclass
@@ -138,62 +142,86 @@ def _grouped(
     return found
 
 
+#: Seconds a computed dashboard is reused while nothing was fired meanwhile (the audit
+#: chain's head did not move): many people watch one plan, and its counts scan every
+#: task of it. An import (which fires nothing) shows within this time.
+CACHE_SECONDS = 10.0
+_cache: dict[tuple[object, ...], tuple[float, Dashboard]] = {}
+_cache_lock = threading.Lock()
+
+
 def plan_dashboard(app: App, person: Person, plan_id: int, filters: Filters) -> Dashboard:
     today = local_date(app.clock, app.config.timezone)
-    workflow = app.workflow
     with session_scope(app.ready_engine()) as session:
         plan = session.get(Plan, plan_id)
         if plan is None or not may_see_plan(session, person, plan):
             raise NotFound("plan", plan_id)
-        ids = [plan_id]
-        overall = _grouped(app, session, ids, sa.literal(0), filters, today).get(
-            0, Progress(plan.title)
+        head = session.get(AuditHead, 1)
+        key = (id(app), plan_id, filters, today, head.seq if head else 0)
+        now = time.monotonic()
+        with _cache_lock:
+            cached = _cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        board = _compute(app, session, plan, filters, today)
+    with _cache_lock:
+        if len(_cache) > 256:
+            _cache.clear()
+        _cache[key] = (now + CACHE_SECONDS, board)
+    return board
+
+
+def _compute(app: App, session: Session, plan: Plan, filters: Filters, today: date) -> Dashboard:
+    workflow = app.workflow
+    plan_id = pk(plan)
+    ids = [plan_id]
+    overall = _grouped(app, session, ids, sa.literal(0), filters, today).get(
+        0, Progress(plan.title)
+    )
+    overall.label = plan.title
+    section_titles = {
+        s.id: s.title for s in session.exec(select(Section).where(Section.plan_id == plan_id))
+    }
+    sections = _grouped(app, session, ids, Measure.section_id, filters, today)
+    for key, progress in sections.items():
+        progress.label = section_titles.get(key, "Без раздела") if key else "Без раздела"
+    by_person = _grouped(app, session, ids, Task.responsible_id, filters, today)
+    names = dict(  # columns, not rows: a region has a thousand heads of schools
+        session.exec(
+            select(Person.id, Person.name).where(col(Person.id).in_([k for k in by_person if k]))
+        ).all()
+    )
+    for key, progress in by_person.items():
+        progress.label = names.get(key, "не назначен") if key else "не назначен"
+    per_measure = _grouped(app, session, ids, Task.measure_id, filters, today)
+    measures = list(
+        session.exec(
+            select(Measure).where(Measure.plan_id == plan_id).order_by(col(Measure.position))
         )
-        overall.label = plan.title
-        section_titles = {
-            s.id: s.title for s in session.exec(select(Section).where(Section.plan_id == plan_id))
-        }
-        sections = _grouped(app, session, ids, Measure.section_id, filters, today)
-        for key, progress in sections.items():
-            progress.label = section_titles.get(key, "Без раздела") if key else "Без раздела"
-        by_person = _grouped(app, session, ids, Task.responsible_id, filters, today)
-        names = {
-            p.id: p.name
-            for p in session.exec(
-                select(Person).where(col(Person.id).in_([k for k in by_person if k]))
-            )
-        }
-        for key, progress in by_person.items():
-            progress.label = names.get(key, "не назначен") if key else "не назначен"
-        per_measure = _grouped(app, session, ids, Task.measure_id, filters, today)
-        measures = list(
-            session.exec(
-                select(Measure).where(Measure.plan_id == plan_id).order_by(col(Measure.position))
-            )
-        )
-        measure_rows = [(m, per_measure[m.id]) for m in measures if m.id in per_measure]
-        query = _filtered(
-            task_query().where(col(Measure.plan_id) == plan_id),
-            filters,
-            today,
-            list(workflow.owing),
-        )
-        query = query.order_by(col(Task.due_date).asc().nulls_last(), col(Task.id)).limit(
-            TASK_LIST_LIMIT
-        )
-        tasks = task_lines(app, session, query, today)
-        return Dashboard(
-            plan=plan,
-            overall=overall,
-            sections=sorted(sections.values(), key=lambda p: p.label),
-            responsibles=sorted(by_person.values(), key=lambda p: (-p.overdue, p.label)),
-            measures=measure_rows,
-            tasks=tasks,
-            tasks_total=overall.total,
-            timeline=_timeline(app, session, plan, today),
-            filters=filters,
-            states=[(s, workflow.label(s)) for s in workflow.states],
-        )
+    )
+    measure_rows = [(m, per_measure[m.id]) for m in measures if m.id in per_measure]
+    query = _filtered(
+        task_query().where(col(Measure.plan_id) == plan_id),
+        filters,
+        today,
+        list(workflow.owing),
+    )
+    query = query.order_by(col(Task.due_date).asc().nulls_last(), col(Task.id)).limit(
+        TASK_LIST_LIMIT
+    )
+    tasks = task_lines(app, session, query, today)
+    return Dashboard(
+        plan=plan,
+        overall=overall,
+        sections=sorted(sections.values(), key=lambda p: p.label),
+        responsibles=sorted(by_person.values(), key=lambda p: (-p.overdue, p.label)),
+        measures=measure_rows,
+        tasks=tasks,
+        tasks_total=overall.total,
+        timeline=_timeline(app, session, plan, today),
+        filters=filters,
+        states=[(s, workflow.label(s)) for s in workflow.states],
+    )
 
 
 def _week(day: date) -> date:

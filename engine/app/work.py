@@ -179,6 +179,9 @@ class Folder:
 
 SOON_DAYS = 14
 LIST_LIMIT = 500  # a folder shows this many per group; the dashboard has the rest
+#: Reports shown at once in На контроле, oldest first: a supervisor decides on a page of
+#: them and the next ones move up (the page must stay fast with thousands waiting).
+CONTROL_PAGE = 50
 
 
 def my_tasks(app: App, person: Person) -> Folder:
@@ -234,7 +237,7 @@ def control_queue(app: App, person: Person) -> ControlQueue:
         if scope is not None:
             query = query.where(scope)
             count = count.where(scope)
-        query = query.order_by(col(Task.state_since), col(Task.id)).limit(LIST_LIMIT)
+        query = query.order_by(col(Task.state_since), col(Task.id)).limit(CONTROL_PAGE)
         reports = task_lines(app, session, query, today)
         total = int(session.exec(count).one())
         pending = col(DeadlineRequest.status) == "pending"
