@@ -195,9 +195,8 @@ def main() -> None:
     with session_scope(app.engine) as session:
         tasks = session.query(Task).count()
         people = {p.key: p for p in session.query(Person)}
-    print(
-        f"generated {tasks} tasks for {args.schools} schools in {time.perf_counter() - started:.1f} s"
-    )
+    took = time.perf_counter() - started
+    print(f"generated {tasks} tasks for {args.schools} schools in {took:.1f} s")
     server = web_server(app, "127.0.0.1", port)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

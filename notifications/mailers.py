@@ -29,9 +29,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
@@ -45,6 +43,7 @@ from typing import Protocol, Self
 import aiosmtplib
 
 from engine.core.errors import MeasuresError
+from engine.core.files import write_atomically
 from notifications.render import RenderedMessage
 
 logger = logging.getLogger(__name__)
@@ -248,19 +247,7 @@ class SpoolMailer:
         logger.info("mail %s to %s written to %s", message_id, _recipients(message), target)
 
     def _write(self, target: Path, data: bytes) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                # The outbox marks the row sent once this returns; the file must survive
-                # a power cut from then on.
-                os.fsync(stream.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data)
 
 
 class RecordingMailer:

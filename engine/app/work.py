@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -28,6 +26,7 @@ from engine.app import App
 from engine.core.clock import local_date
 from engine.core.db import session_scope
 from engine.core.errors import InputError, NotFound, TransitionRefused
+from engine.core.files import write_atomically
 from engine.core.models import (
     AuditEvent,
     DeadlineRequest,
@@ -484,17 +483,7 @@ def store_upload(app: App, upload: Upload, checked: StoredFile) -> None:
     target = evidence_path(app, checked.sha256)
     if target.exists():
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(upload.data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(target, upload.data)
 
 
 def act(

@@ -429,20 +429,7 @@ def import_upload(
         raise InputError(f"Файл «{name}» больше {app.config.settings.web.upload_max_mb} МБ.")
     staged = f"{hashlib.sha256(data).hexdigest()}{suffix}"
     (_staging(app) / staged).write_bytes(data)
-    result = _run_import(app, kind, staged, name, dry_run=True)
-    return page(
-        request,
-        "import_review.html",
-        {
-            "title": f"Импорт: {label}",
-            "kind": kind,
-            "label": label,
-            "staged": staged,
-            "name": name,
-            "result": result,
-            "dry_run": True,
-        },
-    )
+    return _review(request, kind, staged, name, dry_run=True)
 
 
 @router.post("/import/{kind}/confirm")
@@ -458,9 +445,15 @@ def import_confirm(
     app = the_app(request)
     if not _STAGED.match(staged) or not (_staging(app) / staged).exists():
         raise InputError("Загруженный файл не найден: загрузите его снова.")
-    result = _run_import(app, kind, staged, name, dry_run=False)
+    response = _review(request, kind, staged, name, dry_run=False)
     (_staging(app) / staged).unlink(missing_ok=True)
+    return response
+
+
+def _review(request: Request, kind: str, staged: str, name: str, *, dry_run: bool) -> Response:
+    """Run the import (a dry run, or for real) and show its review."""
     label = IMPORT_KINDS[kind][0]
+    result = _run_import(the_app(request), kind, staged, name, dry_run=dry_run)
     return page(
         request,
         "import_review.html",
@@ -471,7 +464,7 @@ def import_confirm(
             "staged": staged,
             "name": name,
             "result": result,
-            "dry_run": False,
+            "dry_run": dry_run,
         },
     )
 
