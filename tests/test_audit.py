@@ -200,3 +200,73 @@ def _forge_whole_chain_as_written_before_keying(app: App) -> None:
         connection.execute(
             sa.text("UPDATE audithead SET hash = :h, scheme = 'sha256'"), {"h": prev}
         )
+
+
+def test_a_database_made_before_keying_is_upgraded_and_rekeyed(tmp_path: Any) -> None:
+    # A real schema-0001 database with a plain SHA-256 chain, then `measures init`.
+    from alembic import command
+
+    from engine.core.clock import FixedClock
+    from engine.core.db import _alembic_config, make_engine
+    from engine.core.settings import load_config
+    from tests.conftest import NOW, write_config
+    from tests.factories import make_directory, make_tasks
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = make_engine(url)
+    command.upgrade(_alembic_config(old), "0001")
+    with old.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO person (key, name, position, organisation, email, roles, aliases,"
+                " active) VALUES ('p', 'П', '', '', '', '[]', '[]', 1)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO plan (title, issuer, order_number, period_start, period_end, "
+                "controller_text, ladder, abbreviations, source_name, source_sha256, created_at)"
+                " VALUES ('План', '', '', '2026-09-01', '2027-08-31', '', 'default', '{}', '', "
+                "'', '2026-09-01 00:00:00')"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO measure (plan_id, position, key, number, title, deadline_phrase, "
+                "responsible_text, expected_result, decisions, control_text, source_location, "
+                "schedule, co_responsible_ids, problems) VALUES (1, 1, '1', '1', 'М', '', '', "
+                "'', '', '', '', '{}', '[]', '[]')"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO task (measure_id, occurrence, state, report, version, created_at, "
+                "updated_at) VALUES (1, 1, 'in_progress', '', 2, '2026-09-01 00:00:00', "
+                "'2026-09-02 00:00:00')"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO auditevent (seq, task_id, event, from_state, to_state, actor_id, "
+                "at, comment, evidence, prev_hash, hash) VALUES (1, 1, 'start', 'planned', "
+                "'in_progress', 1, '2026-09-02 00:00:00', 'Начато', '[]', :genesis, '')"
+            ),
+            {"genesis": "0" * 64},
+        )
+        row = connection.execute(sa.text("SELECT * FROM auditevent")).one()
+        plain = _plain_sha256("0" * 64, row)
+        connection.execute(sa.text("UPDATE auditevent SET hash = :h"), {"h": plain})
+        connection.execute(sa.text("UPDATE audithead SET seq = 1, hash = :h"), {"h": plain})
+    old.dispose()
+    app = App(load_config(write_config(tmp_path, url)), FixedClock(NOW))
+    done = init(app)
+    assert done.before == "0001" and done.rekeyed is not None and done.rekeyed.checked == 1
+    assert _verify(app) == (1, None)
+    with session_scope(app.engine) as session:
+        head = session.get(AuditHead, 1)
+        assert head is not None and head.scheme == "hmac-sha256" and head.hash != plain
+        people = make_directory(session)
+        make_tasks(session, people)
+    app.lifecycle.fire(app.engine, 2, "start", "resp")  # appends keyed links after it
+    assert _verify(app) == (2, None)
+    app.engine.dispose()

@@ -465,3 +465,50 @@ async def test_letters_carry_signed_links_thread_headers_and_a_calendar(app: App
     ics = attachments[0].get_content()
     ics = ics.decode() if isinstance(ics, bytes) else ics
     assert f"DTSTART;VALUE=DATE:{due:%Y%m%d}" in ics and f"UID:task-{tasks[0].id}@localhost" in ics
+
+
+def test_mail_test_goes_through_smtp_now(app: App) -> None:
+    from engine.app.operations import send_test_letter
+    from tests.test_mailers import SmtpServer
+
+    server = SmtpServer()
+    server.start()
+    try:
+        settings = app.config.settings
+        mail = type(settings.mail)(transport="smtp", smtp_host="127.0.0.1", smtp_port=server.port)
+        object.__setattr__(settings, "mail", mail)
+        where = send_test_letter(app, "check@example.org")
+    finally:
+        server.stop()
+    assert where == f"SMTP 127.0.0.1:{server.port}"
+    [(message, recipients)] = server.handler.received
+    assert recipients == ["check@example.org"]
+    assert message["Subject"].startswith("Проверка почты системы")
+    assert message["X-Measures-Kind"] == "mail_test"
+
+
+def test_a_committees_template_replaces_the_shipped_one(app: App, tmp_path: Any) -> None:
+    from notifications import render
+
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    (folder / "_base.txt").write_text(
+        "КОМИТЕТ ЗАРЕЧНОГО РАЙОНА\n{% block body %}{% endblock %}\n", encoding="utf-8"
+    )
+    _, tasks = setup(app)
+    assert isinstance(app.clock, FixedClock)
+    due = _task(app, tasks[0].id or 0).due_date
+    assert due is not None
+    app.clock.set(app.hours.at(app.calendar.add_working_days(due, -3), app.config.work_start))
+    from dataclasses import replace
+
+    object.__setattr__(app, "escalator", replace(app.escalator, templates_dir=str(folder)))
+    sweep(app.engine, app.escalator, app.clock)
+    with session_scope(app.engine) as session:
+        letter = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "reminder")).first()
+    assert letter is not None
+    assert letter.body_text.startswith("КОМИТЕТ ЗАРЕЧНОГО РАЙОНА")
+    assert "КОМИТЕТ ЗАРЕЧНОГО РАЙОНА" not in letter.body_html  # only the file given changes
+    from tests.test_notifications import make_notice
+
+    assert "КОМИТЕТ" not in render("reminder", {"notice": make_notice()}).text  # shipped: kept
