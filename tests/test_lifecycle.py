@@ -258,5 +258,5 @@ def test_concurrent_transitions_on_many_tasks_keep_one_audit_chain(app: App) -> 
         thread.join(timeout=60)
     assert errors == []
     with session_scope(app.engine) as session:
-        result = verify(session)
+        result = verify(session, app.audit_key)
     assert result.ok and result.checked == len(tasks)

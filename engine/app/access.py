@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from engine.app import App
 from engine.core.db import session_scope
@@ -154,7 +154,7 @@ def request_signin(app: App, ident: str) -> bool:
     with session_scope(app.ready_engine()) as session:
         person = session.exec(
             select(Person).where(
-                or_(col(Person.key) == ident, col(Person.email) == ident.lower()),
+                or_(col(Person.key) == ident, func.lower(col(Person.email)) == ident.lower()),
                 Person.active,
             )
         ).first()
