@@ -16,6 +16,7 @@ exits 0. The log always ends with "stopped" or "crashed".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -30,6 +31,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from engine.app import App
 from engine.app.operations import queue_digests, record_daemon, take_due_steps
+from engine.core.errors import ConfigError, MeasuresError
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +99,12 @@ class Daemon:
         from engine.web import web_server
 
         server = web_server(self.app)
-        task = asyncio.create_task(server.serve(), name="web")
+
+        async def serve() -> None:
+            with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind
+                await server.serve()
+
+        task = asyncio.create_task(serve(), name="web")
 
         async def stop_web() -> None:
             server.should_exit = True
@@ -107,8 +114,11 @@ class Daemon:
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
         if task.done():  # e.g. the port is taken: say so and stop, not run half a daemon
-            error = task.exception()
-            raise RuntimeError(f"the web server did not start: {error or 'it exited'}")
+            settings = self.app.config.settings.web
+            raise ConfigError(
+                f"the web pages could not start on {settings.host}:{settings.port} (the port "
+                "may be in use): set web.host/web.port, or run `measures run --no-web`"
+            )
         log.info("web pages at %s/", self.app.base_url)
 
     async def serve(self) -> None:
@@ -169,6 +179,9 @@ def run_daemon(app: App, web: bool = True) -> None:
     daemon = Daemon(app, web)
     try:
         asyncio.run(daemon.serve())
+    except MeasuresError as exc:  # a configuration mistake: one line, no traceback
+        log.error("daemon stopped: %s", exc)
+        raise
     except BaseException:
         log.exception("daemon crashed")
         raise

@@ -48,6 +48,49 @@ def test_run_sweeps_serves_the_web_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert "daemon stopped" in rest and "Traceback" not in rest
 
 
+def test_web_alone_serves_and_stops_and_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+    import urllib.request
+
+    from tests.conftest import _free_port
+
+    url = f"sqlite:///{tmp_path / 'data' / 'measures.db'}"
+    cli = Cli(tmp_path, url)
+    cli("init")
+    port = _free_port()
+    process = subprocess.Popen(
+        [MEASURES, "web", "--port", str(port)],
+        env=cli.env,
+        cwd=tmp_path,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/signin", timeout=5) as r:
+                    assert r.status == 200 and "Прислать ссылку" in r.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "measures web did not answer"
+                time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 0 and "Traceback" not in stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        write_config(tmp_path, url, f"[web]\nport = {taken.getsockname()[1]}\n")
+        result = cli("run", ok=False)
+    assert "could not start on 127.0.0.1:" in result.stderr and "--no-web" in result.stderr
+
+
 def test_run_refuses_an_uninitialised_database(tmp_path: Path) -> None:
     cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}")
     result = cli("run", ok=False)

@@ -8,19 +8,28 @@ import typer
 
 from engine.cli.base import app, out, state_of
 
-web_app = typer.Typer(help="The web pages and the JSON API.", no_args_is_help=True)
+web_app = typer.Typer(
+    help="Serve the web pages and the JSON API alone (`measures run` serves them too); "
+    "sign-in links and API tokens.",
+    invoke_without_command=True,
+)
 mail_app = typer.Typer(help="Outgoing mail.", no_args_is_help=True)
 app.add_typer(web_app, name="web")
 app.add_typer(mail_app, name="mail")
 
 
-@web_app.command("serve")
+@web_app.callback()
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option("--host", help="Default: web.host.")] = None,
-    port: Annotated[int | None, typer.Option("--port", help="Default: web.port.")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", min=1, max=65535, help="Default: web.port.")
+    ] = None,
 ) -> None:
-    """Serve the web pages and the API alone, without the daemon's jobs (Ctrl+C stops)."""
+    """Without a sub-command: serve the web pages and the API alone, without the daemon's
+    jobs, until SIGTERM or Ctrl+C."""
+    if ctx.invoked_subcommand is not None:
+        return
     import asyncio
     import signal
 
