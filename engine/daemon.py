@@ -16,6 +16,7 @@ exits 0. The log always ends with "stopped" or "crashed".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -30,6 +31,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from engine.app import App
 from engine.app.operations import queue_digests, record_daemon, take_due_steps
+from engine.core.errors import ConfigError, MeasuresError
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,9 @@ class RunState(Enum):
 
 
 class Daemon:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, web: bool = True) -> None:
         self.app = app
+        self.web = web
         self.state = RunState.STOPPED
         self.stopping = threading.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -90,6 +93,34 @@ class Daemon:
             self.app, {"pid": os.getpid(), "host": socket.gethostname(), "state": state.value}
         )
 
+    async def _start_web(self, stack: AsyncExitStack) -> None:
+        """The web door in this loop: uvicorn's Server as a task, stopped on the way out
+        (after it, the scheduler; the handlers' database work runs in threads)."""
+        from engine.web import web_server
+
+        server = web_server(self.app)
+
+        async def serve() -> None:
+            with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind
+                await server.serve()
+
+        task = asyncio.create_task(serve(), name="web")
+
+        async def stop_web() -> None:
+            server.should_exit = True
+            await asyncio.gather(task, return_exceptions=True)
+
+        stack.push_async_callback(stop_web)
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        if task.done():  # e.g. the port is taken: say so and stop, not run half a daemon
+            settings = self.app.config.settings.web
+            raise ConfigError(
+                f"the web pages could not start on {settings.host}:{settings.port} (the port "
+                "may be in use): set web.host/web.port, or run `measures run --no-web`"
+            )
+        log.info("web pages at %s/", self.app.base_url)
+
     async def serve(self) -> None:
         app = self.app
         cfg = app.config
@@ -128,6 +159,8 @@ class Daemon:
             closer = getattr(self._mailer, "aclose", None)
             if closer is not None:  # an SMTP connection is closed after the last job
                 stack.push_async_callback(closer)
+            if self.web:  # before the jobs: a taken port stops the start, not a running daemon
+                await self._start_web(stack)
             scheduler.start()
             stack.callback(scheduler.shutdown, False)
             self._announce(RunState.RUNNING)
@@ -142,10 +175,13 @@ class Daemon:
         log.info("daemon %s", self.state.value)
 
 
-def run_daemon(app: App) -> None:
-    daemon = Daemon(app)
+def run_daemon(app: App, web: bool = True) -> None:
+    daemon = Daemon(app, web)
     try:
         asyncio.run(daemon.serve())
+    except MeasuresError as exc:  # a configuration mistake: one line, no traceback
+        log.error("daemon stopped: %s", exc)
+        raise
     except BaseException:
         log.exception("daemon crashed")
         raise

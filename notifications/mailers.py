@@ -29,9 +29,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
@@ -45,6 +43,7 @@ from typing import Protocol, Self
 import aiosmtplib
 
 from engine.core.errors import MeasuresError
+from engine.core.files import write_atomically
 from notifications.render import RenderedMessage
 
 logger = logging.getLogger(__name__)
@@ -134,6 +133,7 @@ def build_message(
     date: datetime,
     sender_name: str = "",
     headers: Mapping[str, str] | None = None,
+    calendar: str = "",
 ) -> EmailMessage:
     """A multipart/alternative email (text, then HTML) ready for any :class:`Mailer`.
 
@@ -141,7 +141,8 @@ def build_message(
     the outbox row so that a resend is byte-for-byte the same letter. Display names and the
     subject may be Cyrillic: the default policy encodes them (RFC 2047). ``headers`` adds
     e.g. ``X-Measures-Task``; ``Auto-Submitted: auto-generated`` is set unless given, so
-    vacation responders do not answer a robot.
+    vacation responders do not answer a robot. ``calendar``: an iCalendar text attached
+    as ``srok.ics`` (the message becomes multipart/mixed around the two bodies).
     """
     extra = {"Auto-Submitted": "auto-generated", **(headers or {})}
     for field, value in (
@@ -176,8 +177,19 @@ def build_message(
     message.add_alternative(rendered.html, subtype="html")
     # A random boundary would make every resend differ; one derived from the content is
     # stable, and the content cannot contain its own hash.
-    content = "\0".join((message_id, rendered.subject, rendered.text, rendered.html))
-    message.set_boundary("=_measures_" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32])
+    content = "\0".join((message_id, rendered.subject, rendered.text, rendered.html, calendar))
+    boundary = "=_measures_" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
+    if calendar:
+        message.add_attachment(
+            calendar.encode("utf-8"),
+            maintype="text",
+            subtype="calendar",
+            filename="srok.ics",
+            params={"method": "PUBLISH", "charset": "utf-8"},
+        )
+        alternative = next(iter(message.iter_parts()))
+        alternative.set_boundary(boundary + "_alt")
+    message.set_boundary(boundary)
     return message
 
 
@@ -235,19 +247,7 @@ class SpoolMailer:
         logger.info("mail %s to %s written to %s", message_id, _recipients(message), target)
 
     def _write(self, target: Path, data: bytes) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                # The outbox marks the row sent once this returns; the file must survive
-                # a power cut from then on.
-                os.fsync(stream.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data)
 
 
 class RecordingMailer:

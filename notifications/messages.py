@@ -118,3 +118,20 @@ class Digest:
     def is_empty(self) -> bool:
         """True when there is nothing to tell; the daemon should not send such a digest."""
         return not (self.overdue or self.due_soon or self.awaiting_verification or self.completed)
+
+
+@dataclass(frozen=True)
+class PersonalLetter:
+    """A letter to one person that is not about a task: a sign-in link, a test letter.
+
+    ``minutes``: how long ``url`` stays valid (0: not said).
+    """
+
+    recipient_name: str
+    recipient_email: str
+    committee_name: str
+    url: str
+    minutes: int = 0
+
+    def __post_init__(self) -> None:
+        _check_url("letter", self.url)

@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
 
 #: Templates about one task; the context is ``{"notice": TaskNotice}``.
 NOTICE_TEMPLATES = frozenset(
@@ -36,7 +44,11 @@ NOTICE_TEMPLATES = frozenset(
 )
 #: Periodic summaries; the context is ``{"digest": Digest}``.
 DIGEST_TEMPLATES = frozenset({"daily_digest", "weekly_summary"})
+#: What ladders may send.
 TEMPLATES = NOTICE_TEMPLATES | DIGEST_TEMPLATES
+#: Letters to one person outside the ladders, the sign-in link and ``measures mail
+#: test``; the context is ``{"letter": PersonalLetter}``.
+PERSONAL_TEMPLATES = frozenset({"signin", "mail_test"})
 
 _MONTHS_GENITIVE = (
     "января",
@@ -136,10 +148,19 @@ def salutation(full_name: str) -> str:
 
 
 @cache
-def environment() -> Environment:
-    """The shared template environment (built once: template compilation is cached in it)."""
+def environment(override: str | None = None) -> Environment:
+    """The template environment (one per override folder: compiled templates are cached).
+
+    ``override``: the committee's folder (``mail.templates_dir``); a file there replaces
+    the shipped template of the same name — a whole letter, or a shared part such as
+    ``_base.html`` with the committee's letterhead.
+    """
+    shipped = PackageLoader("notifications", "templates")
+    loader: BaseLoader = (
+        ChoiceLoader([FileSystemLoader(override), shipped]) if override else shipped
+    )
     env = Environment(
-        loader=PackageLoader("notifications", "templates"),
+        loader=loader,
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -158,12 +179,15 @@ def environment() -> Environment:
     return env
 
 
-def render(template_name: str, context: Mapping[str, object]) -> RenderedMessage:
-    """Render the letter ``template_name`` (one of :data:`TEMPLATES`) with ``context``."""
-    if template_name not in TEMPLATES:
-        known = ", ".join(sorted(TEMPLATES))
+def render(
+    template_name: str, context: Mapping[str, object], override: str | None = None
+) -> RenderedMessage:
+    """Render the letter ``template_name`` (one of :data:`TEMPLATES`) with ``context``;
+    ``override`` is the folder of the committee's own templates, if any."""
+    if template_name not in TEMPLATES | PERSONAL_TEMPLATES:
+        known = ", ".join(sorted(TEMPLATES | PERSONAL_TEMPLATES))
         raise ValueError(f"unknown letter template {template_name!r}; known: {known}")
-    env = environment()
+    env = environment(override or None)
     text_template = env.get_template(f"{template_name}.txt")
     subject_block = text_template.blocks.get("subject")
     if subject_block is None:

@@ -35,7 +35,7 @@ def test_backup_then_restore(app: App, tmp_path: Path) -> None:
     restore(app.engine, copy)
     assert _state(app, task.id) == "in_progress"
     with session_scope(app.engine) as session:
-        result = verify(session)
+        result = verify(session, app.audit_key)
     assert result.ok and result.checked == 1
     app.lifecycle.fire(app.engine, task.id, "report", "resp", comment="Готово снова")
     assert _state(app, task.id) == "reported"

@@ -263,7 +263,7 @@ def test_concurrent_transitions_on_many_tasks_keep_one_audit_chain(app: App) -> 
         thread.join(timeout=60)
     assert errors == []
     with session_scope(app.engine) as session:
-        result = verify(session)
+        result = verify(session, app.audit_key)
     assert result.ok and result.checked == len(tasks)
 
 
@@ -316,7 +316,8 @@ def test_a_workflow_with_other_state_names_needs_no_python(
                 select(OutboxMessage).where(OutboxMessage.kind == "daily_digest")
             ).first()
         assert letter is not None
-        assert f"/tasks/{task.id}" in letter.body_text  # listed as waiting for a decision
+        assert "ожидают проверки — 1" in letter.subject  # listed as waiting for a decision
+        assert "Мероприятие 1" in letter.body_text
         app.lifecycle.fire(app.engine, task.id, "verify", "admin")
         assert _task(app, task.id).state == "accepted"
     finally:

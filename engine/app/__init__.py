@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from engine.core.clock import Clock, clock_for
 from engine.core.db import check_schema, make_engine
 from engine.core.errors import ConfigError, WorkflowError
+from engine.core.links import Signer
 from engine.core.settings import Config, load_config
 from engine.core.workcalendar import WorkCalendar
 from engine.escalation.ladder import Ladder, load_ladders
@@ -92,16 +93,30 @@ class App:
     def escalator(self) -> Escalator:
         cfg = self.config
         web = cfg.settings.web
-        base = web.base_url or f"http://{web.host}:{web.port}"
         sender = cfg.settings.mail.sender
+        templates = cfg.settings.mail.templates_dir
         return Escalator(
             workflow=self.workflow,
             ladders=self.ladders,
             hours=self.hours,
             committee=cfg.settings.committee.name,
-            base_url=base.rstrip("/"),
+            base_url=self.base_url,
             mail_domain=sender.rpartition("@")[2] or "localhost",
+            signer=self.signer,
+            link_days=web.link_days,
+            templates_dir=str(cfg.base_dir / templates) if templates else None,
         )
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the web pages (the address in every emailed link)."""
+        web = self.config.settings.web
+        return (web.base_url or f"http://{web.host}:{web.port}").rstrip("/")
+
+    @cached_property
+    def signer(self) -> Signer:
+        """Signs emailed links, sign-in links, session cookies and API tokens."""
+        return Signer(self.config.secret_key())
 
     def mailer(self) -> Mailer:
         """The configured transport: the spool folder (default) or an SMTP server."""
@@ -147,4 +162,11 @@ class App:
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(self.workflow, self.clock, self.config.timezone)
+        return Lifecycle(self.workflow, self.clock, self.config.timezone, self.audit_key)
+
+    @cached_property
+    def audit_key(self) -> bytes:
+        """The audit chain's HMAC key, derived from the instance secret."""
+        from engine.lifecycle.audit import audit_key
+
+        return audit_key(self.config.secret_key())

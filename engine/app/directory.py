@@ -15,16 +15,17 @@ from engine.plans.expand import TaskChanges
 from engine.plans.importing import reexpand_events
 
 
-def people(app: App, path: Path) -> PeopleSummary:
-    """Add or update persons from a directory CSV, in one transaction."""
+def people(app: App, path: Path, *, dry_run: bool = False) -> PeopleSummary:
+    """Add or update persons from a directory CSV, in one transaction (a dry run counts
+    what would change and writes nothing)."""
     with session_scope(app.ready_engine()) as session:
-        return import_people(session, path)
+        return import_people(session, path, commit=not dry_run)
 
 
-def schools(app: App, path: Path) -> SchoolsSummary:
+def schools(app: App, path: Path, *, dry_run: bool = False) -> SchoolsSummary:
     """Add or update schools with their heads, aliases and risk flags."""
     with session_scope(app.ready_engine()) as session:
-        return import_schools(session, path)
+        return import_schools(session, path, commit=not dry_run)
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,9 @@ class CalendarImport:
     tasks: TaskChanges
 
 
-def assessment_calendar(app: App, path: Path) -> CalendarImport:
-    """Replace the assessment calendar; event-bound tasks move with it, in one transaction."""
+def assessment_calendar(app: App, path: Path, *, dry_run: bool = False) -> CalendarImport:
+    """Replace the assessment calendar; event-bound tasks move with it, in one transaction
+    (a dry run counts what would change and writes nothing)."""
     with session_scope(app.ready_engine()) as session:
         summary = import_events(session, path)
         changes = reexpand_events(
@@ -45,5 +47,6 @@ def assessment_calendar(app: App, path: Path) -> CalendarImport:
             app.workflow.initial,
             app.clock.now(),
         )
-        session.commit()
+        if not dry_run:
+            session.commit()
     return CalendarImport(summary, changes)

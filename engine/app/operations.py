@@ -14,6 +14,7 @@ from sqlmodel import col, func, select
 from engine.app import App
 from engine.core import backup as backups
 from engine.core.db import session_scope, upgrade
+from engine.core.errors import DatabaseError, MeasuresError
 from engine.core.models import DaemonState, OutboxMessage
 from engine.escalation.digests import enqueue_digests
 from engine.escalation.outbox import DeliveryResult
@@ -21,13 +22,36 @@ from engine.escalation.simulate import TimelineEntry
 from engine.escalation.simulate import simulate as timeline
 from engine.escalation.sweep import SweepResult, record_state, sweep
 from engine.lifecycle.audit import VerifyResult
+from engine.lifecycle.audit import rekey as rekey_chain
 from engine.lifecycle.audit import verify as verify_chain
 
 
-def init(app: App) -> tuple[str | None, str]:
-    """Create or upgrade the database (schema before, after); make the secret key."""
+@dataclass(frozen=True)
+class InitResult:
+    before: str | None  # schema revision before; None: the database was empty
+    after: str
+    rekeyed: VerifyResult | None  # an old plain-SHA-256 audit chain, checked and re-keyed
+
+
+def init(app: App) -> InitResult:
+    """Create or upgrade the database, make the secret key, key an old audit chain.
+
+    The audit chain of a database made before schema 0002 was plain SHA-256; it is
+    verified as written and then re-keyed with the instance secret, in one transaction.
+    A chain that does not verify is left untouched and reported (DatabaseError).
+    """
     app.config.secret_key()  # generated on first start, kept in the data folder
-    return upgrade(app.engine)
+    before, after = upgrade(app.engine)
+    with session_scope(app.engine) as session:
+        rekeyed = rekey_chain(session, app.audit_key)
+        if rekeyed is not None and not rekeyed.ok:
+            raise DatabaseError(
+                f"the audit log written before keying is broken after {rekeyed.checked} "
+                f"intact row(s): {rekeyed.problem}. It was not re-keyed; keep this "
+                "database as evidence and restore a backup"
+            )
+        session.commit()
+    return InitResult(before, after, rekeyed)
 
 
 @dataclass(frozen=True)
@@ -94,7 +118,7 @@ def status(app: App) -> dict[str, Any]:
 
 def verify_audit(app: App) -> VerifyResult:
     with session_scope(app.ready_engine()) as session:
-        return verify_chain(session)
+        return verify_chain(session, app.audit_key)
 
 
 def backup(app: App, target: Path) -> Path:
@@ -103,3 +127,50 @@ def backup(app: App, target: Path) -> Path:
 
 def restore(app: App, source: Path) -> None:
     backups.restore(app.engine, source)
+
+
+def send_test_letter(app: App, address: str) -> str:
+    """Send the test letter to ``address`` at once (not through the outbox: the point is
+    to see the transport work or fail now); returns where it went."""
+    from email.headerregistry import Address
+
+    from notifications import PersonalLetter, build_message, make_message_id, render
+
+    cfg = app.config
+    try:
+        Address(addr_spec=address)
+    except (ValueError, IndexError):
+        raise MeasuresError(f"not an email address: {address!r}") from None
+    now = app.clock.now()
+    letter = PersonalLetter(
+        recipient_name="",
+        recipient_email=address,
+        committee_name=cfg.settings.committee.name,
+        url=app.base_url + "/",
+    )
+    rendered = render("mail_test", {"letter": letter}, app.escalator.templates_dir)
+    message = build_message(
+        rendered,
+        sender=cfg.settings.mail.sender,
+        sender_name=cfg.settings.mail.sender_name or cfg.settings.committee.name,
+        recipient_name="",
+        recipient_email=address,
+        message_id=make_message_id(f"test.{int(now.timestamp())}", app.escalator.mail_domain),
+        date=now,
+        headers={"X-Measures-Kind": "mail_test"},
+    )
+
+    async def send() -> None:
+        mailer = app.mailer()
+        try:
+            await mailer.send(message)
+        finally:
+            closer = getattr(mailer, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    asyncio.run(send())
+    mail = cfg.settings.mail
+    if mail.transport == "spool":
+        return f"spool folder {cfg.spool_dir}"
+    return f"SMTP {mail.smtp_host}:{mail.smtp_port}"

@@ -21,6 +21,9 @@ def run(
         str | None,
         typer.Option("--now", help="Run as if it were this moment (demonstrations, tests)."),
     ] = None,
+    web: Annotated[
+        bool, typer.Option("--web/--no-web", help="Also serve the web pages (web.host/port).")
+    ] = True,
 ) -> None:
     """Run the daemon in the foreground until SIGTERM or Ctrl+C (see README, Operations)."""
     from engine.core.clock import clock_for
@@ -31,7 +34,7 @@ def run(
         state.clock = clock_for(now, state.config.timezone)
     state.ready_engine()
     _ = state.escalator  # refuse broken workflow or ladder files before starting
-    run_daemon(state)
+    run_daemon(state, web)
 
 
 @app.command("sweep")

@@ -26,12 +26,17 @@ def init(ctx: typer.Context) -> None:
     from engine.app.operations import init as set_up
 
     state = state_of(ctx)
-    before, after = set_up(state)
+    done = set_up(state)
     url = state.engine.url.render_as_string(hide_password=True)
-    if before == after:
-        out.print(f"Database {url} is up to date (schema {after}).")
+    if done.before == done.after:
+        out.print(f"Database {url} is up to date (schema {done.after}).")
     else:
-        out.print(f"Database {url}: schema {before or 'empty'} → {after}.")
+        out.print(f"Database {url}: schema {done.before or 'empty'} → {done.after}.")
+    if done.rekeyed is not None:
+        out.print(
+            f"Audit log: {done.rekeyed.checked} row(s) verified and re-keyed with the "
+            "instance secret (HMAC-SHA256)."
+        )
 
 
 @workflow_app.command("show")

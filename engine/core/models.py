@@ -224,6 +224,9 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(default="0" * 64, max_length=64)
+    # How the links are computed: "hmac-sha256" (keyed with the instance secret), or
+    # "sha256" for a chain written before keying, until `measures init` re-keys it.
+    scheme: str = Field(default="hmac-sha256", max_length=20)
 
 
 class EscalationStep(SQLModel, table=True):
@@ -273,6 +276,7 @@ class OutboxMessage(SQLModel, table=True):
     lease_until: datetime | None = None
     last_error: str = ""
     sent_at: datetime | None = None
+    ics: str = ""  # an iCalendar attachment (the deadline), rendered with the letter
 
 
 class DaemonState(SQLModel, table=True):
@@ -281,3 +285,52 @@ class DaemonState(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime
+
+
+class LinkUse(SQLModel, table=True):
+    """A one-time link (sign-in, or an action from a letter) that has been used.
+
+    Signed links are replayable by design; the unique nonce recorded here, in the same
+    transaction as what the link did, makes each such link work once.
+    """
+
+    nonce: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=20)  # "signin" | an event name
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    person_id: int = Field(foreign_key="person.id")
+    used_at: datetime
+
+
+class EvidenceFile(SQLModel, table=True):
+    """An uploaded evidence file, stored once by content under ``data_dir/evidence``.
+
+    Audit rows name files as ``sha256:<hex> <file name>``, so the chain covers what
+    was attached; this row only remembers how to serve the bytes back.
+    """
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int
+    uploaded_by: int = Field(foreign_key="person.id")
+    uploaded_at: datetime
+
+
+class DeadlineRequest(SQLModel, table=True):
+    """A responsible person asks to move a task's due date; the supervisor decides.
+
+    ``status``: pending → granted | refused. A granted request moves the task's due date
+    (the ladder's future steps are planned anew from it); the row keeps the old date.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    requested_by: int = Field(foreign_key="person.id")
+    old_due: date | None = None
+    new_due: date
+    reason: str
+    created_at: datetime
+    status: str = Field(default="pending", max_length=20, index=True)
+    decided_by: int | None = Field(default=None, foreign_key="person.id")
+    decided_at: datetime | None = None
+    decision_comment: str = ""

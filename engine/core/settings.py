@@ -131,6 +131,12 @@ class MailSettings:
     smtp_username: str = _setting("", "SMTP login; empty: no authentication.")
     smtp_password: str = _setting("", "SMTP password.")
     sender_name: str = _setting("", "Display name in From:. Empty: committee.name.")
+    templates_dir: str = _setting(
+        "",
+        "Folder of letter templates that replace the shipped ones: a file there with the "
+        "name of a shipped template (reminder.txt, _base.html, ...) is used instead. "
+        "Empty: the shipped templates only.",
+    )
     max_attempts: int = _setting(
         8,
         "Delivery attempts for a message before it is marked failed (temporary errors "
@@ -162,14 +168,41 @@ class WebSettings:
     base_url: str = _setting(
         "", "Public address used in emailed links. Empty: http://<web.host>:<web.port>."
     )
+    link_days: int = _setting(
+        14,
+        "Days an action link in a letter (open, report, verify, return) stays valid.",
+        minimum=1,
+        maximum=365,
+    )
+    signin_minutes: int = _setting(
+        30, "Minutes a sign-in link sent by email stays valid.", minimum=1, maximum=1440
+    )
+    session_hours: int = _setting(
+        12, "Hours a web session lasts after signing in.", minimum=1, maximum=24 * 30
+    )
+    upload_max_mb: int = _setting(
+        20,
+        "Largest evidence file (PDF, DOCX, XLSX, PNG, JPEG) or import file accepted, in MiB.",
+        minimum=1,
+        maximum=1024,
+    )
+    rate_limit: int = _setting(
+        20,
+        "Requests per minute one client address may make to the sign-in and emailed-link "
+        "pages (counted in this process); more are refused with 429.",
+        minimum=1,
+        maximum=10000,
+    )
 
 
 @dataclass(frozen=True)
 class SecuritySettings:
     secret_key: str = _setting(
         "",
-        "Key that signs emailed links. Empty: a random key is generated on first "
-        "start into <data_dir>/secret_key and reused afterwards.",
+        "Key that signs emailed links and sessions and keys the audit chain (HMAC). "
+        "Empty: a random key is generated on first start into <data_dir>/secret_key and "
+        "reused afterwards. Changing it voids every link and session sent so far, and "
+        "`measures audit verify` then needs the old key: keep it with the backups.",
     )
 
 

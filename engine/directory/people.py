@@ -57,7 +57,7 @@ def _deputies(table: CsvTable, line: int, cell: str) -> list[tuple[str, date, da
     return result
 
 
-def import_people(session: Session, path: Path) -> ImportSummary:
+def import_people(session: Session, path: Path, *, commit: bool = True) -> ImportSummary:
     """Validate the whole file, then upsert persons and deputy periods; commit once."""
     table = read_csv(path, COLUMNS, required=("key", "name"))
     known = set(session.exec(select(Person.key)))
@@ -112,7 +112,8 @@ def import_people(session: Session, path: Path) -> ImportSummary:
             deputy = by_key.get(deputy_key) or find_person(session, deputy_key)
             session.add(Deputy(person_id=pk(owner), deputy_id=pk(deputy), starts=starts, ends=ends))
             periods += 1
-    session.commit()
+    if commit:  # a dry run (the web's review) leaves the caller to roll back
+        session.commit()
     return ImportSummary(created, updated, periods)
 
 

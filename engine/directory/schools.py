@@ -46,7 +46,7 @@ def _flags(value: str) -> list[tuple[str, int | None]] | str:
     return result
 
 
-def import_schools(session: Session, path: Path) -> SchoolsSummary:
+def import_schools(session: Session, path: Path, *, commit: bool = True) -> SchoolsSummary:
     table = read_csv(path, COLUMNS, required=("key", "name"))
     heads = {p.key: p for p in session.exec(select(Person))}
     rows: list[tuple[dict[str, Any], list[tuple[str, int | None]]]] = []
@@ -93,7 +93,8 @@ def import_schools(session: Session, path: Path) -> SchoolsSummary:
         for kind, year in flags:
             session.add(RiskFlag(school_id=pk(school), kind=kind, year=year))
             flag_count += 1
-    session.commit()
+    if commit:  # a dry run (the web's review) leaves the caller to roll back
+        session.commit()
     return SchoolsSummary(created, updated, flag_count)
 
 

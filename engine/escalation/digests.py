@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine
@@ -21,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from engine.core.clock import Clock
 from engine.core.db import session_scope
+from engine.core.links import OPEN
 from engine.core.models import AuditEvent, Measure, OutboxMessage, Person, Plan, School, Task, pk
 from engine.escalation.sweep import Escalator, queue_message
 from notifications import Digest, DigestLine
@@ -83,6 +85,7 @@ def _enqueue(
         return False
     if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe)).first():
         return False
+    digest = _personal(esc, digest, person, now)
     queue_message(
         session,
         esc,
@@ -94,6 +97,23 @@ def _enqueue(
         not_before=esc.hours.next_open(now),
     )
     return True
+
+
+def _personal(esc: Escalator, digest: Digest, person: Person, now: datetime) -> Digest:
+    """Each line's link becomes this recipient's signed link that opens the task."""
+
+    def signed(lines: tuple[DigestLine, ...]) -> tuple[DigestLine, ...]:
+        return tuple(
+            replace(line, url=esc.link(line.task_id, OPEN, pk(person), now)) for line in lines
+        )
+
+    return replace(
+        digest,
+        overdue=signed(digest.overdue),
+        due_soon=signed(digest.due_soon),
+        awaiting_verification=signed(digest.awaiting_verification),
+        completed=signed(digest.completed),
+    )
 
 
 def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:

@@ -30,11 +30,14 @@ from notifications import (
     RenderedMessage,
     TransientMailError,
     build_message,
+    make_message_id,
 )
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+#: Letters a person is waiting for right now: they leave outside working hours too.
+URGENT_KINDS = ("signin", "mail_test")
 #: Waits after the 1st, 2nd, … transient failure; the last one repeats.
 BACKOFF = (
     timedelta(minutes=1),
@@ -50,26 +53,23 @@ class DeliveryResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
-    quiet: bool = False  # outside working hours: nothing attempted
+    quiet: bool = False  # outside working hours: only urgent letters (sign-in) attempted
 
 
-def _claim_one(engine: Engine, now: datetime) -> OutboxMessage | None:
+def _claim_one(engine: Engine, now: datetime, urgent_only: bool = False) -> OutboxMessage | None:
     """Take the oldest due row with a fresh lease; one at a time, so a lease only has to
     outlast one send, not a whole batch of slow ones."""
     with session_scope(engine) as session:
-        row = session.exec(
-            select(OutboxMessage)
-            .where(
-                or_(
-                    (col(OutboxMessage.status) == "pending")
-                    & (col(OutboxMessage.not_before) <= now),
-                    (col(OutboxMessage.status) == "sending")
-                    & (col(OutboxMessage.lease_until) < now),
-                )
+        query = select(OutboxMessage).where(
+            or_(
+                (col(OutboxMessage.status) == "pending") & (col(OutboxMessage.not_before) <= now),
+                (col(OutboxMessage.status) == "sending") & (col(OutboxMessage.lease_until) < now),
             )
-            .order_by(col(OutboxMessage.id))
-            .limit(1)
-            .with_for_update(skip_locked=True)
+        )
+        if urgent_only:
+            query = query.where(col(OutboxMessage.kind).in_(URGENT_KINDS))
+        row = session.exec(
+            query.order_by(col(OutboxMessage.id)).limit(1).with_for_update(skip_locked=True)
         ).first()
         if row is None:
             return None
@@ -100,6 +100,22 @@ def _finish(engine: Engine, claimed: OutboxMessage, **fields: object) -> bool:
     return owned
 
 
+def _headers(row: OutboxMessage) -> dict[str, str]:
+    """Trace headers, and for letters about a task the thread they belong to.
+
+    Every letter about one task names the same (never sent) thread root in
+    ``In-Reply-To``/``References``, so mail programs show all of them — reminders,
+    escalations, to every recipient — as one conversation.
+    """
+    headers = {"X-Measures-Task": str(row.task_id or ""), "X-Measures-Kind": row.kind}
+    if row.task_id is not None:
+        domain = row.message_id.rstrip(">").rpartition("@")[2] or "localhost"
+        root = make_message_id(f"task.{row.task_id}", domain)
+        headers["In-Reply-To"] = root
+        headers["References"] = root
+    return headers
+
+
 async def deliver(
     engine: Engine,
     mailer: Mailer,
@@ -118,13 +134,12 @@ async def deliver(
     """
     result = DeliveryResult()
     now = clock.now()
-    if not hours.is_open(now):
-        result.quiet = True
-        return result
+    # Outside working hours only urgent letters (a sign-in link) leave.
+    result.quiet = not hours.is_open(now)
     for _ in range(batch):
         if stop is not None and stop.is_set():
             break
-        row = _claim_one(engine, clock.now())
+        row = _claim_one(engine, clock.now(), result.quiet)
         if row is None:
             break
         attempts = row.attempts + 1
@@ -137,7 +152,8 @@ async def deliver(
                 recipient_email=row.recipient_email,
                 message_id=row.message_id,
                 date=row.created_at,
-                headers={"X-Measures-Task": str(row.task_id or ""), "X-Measures-Kind": row.kind},
+                headers=_headers(row),
+                calendar=row.ics,
             )
             await mailer.send(message)
         except TransientMailError as exc:

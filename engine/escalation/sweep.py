@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +34,7 @@ from sqlmodel import Session, col, select
 
 from engine.core.clock import Clock
 from engine.core.db import session_scope
+from engine.core.links import OPEN, Claim, Signer, new_nonce
 from engine.core.models import (
     DaemonState,
     Deputy,
@@ -49,7 +50,7 @@ from engine.core.models import (
 from engine.escalation.ladder import Ladder, Step
 from engine.escalation.timeline import PlannedStep, TaskFacts, WorkingHours, plan_steps
 from engine.lifecycle.workflow import WorkflowDef
-from notifications import TaskNotice, make_message_id, render
+from notifications import TaskNotice, deadline_calendar, make_message_id, render
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ class Escalator:
     committee: str
     base_url: str
     mail_domain: str
+    signer: Signer
+    link_days: int = 14
+    templates_dir: str | None = None  # the committee's own letter templates, if any
 
     def ladder_for(self, plan: Plan, measure: Measure) -> Ladder:
         """The measure's own ladder, else one serving its deadline kind, else the plan's."""
@@ -74,6 +78,56 @@ class Escalator:
             if kind in ladder.kinds:
                 return ladder
         return self.ladders.get(plan.ladder) or self.ladders["default"]
+
+    def task_links(
+        self,
+        task: Task,
+        person: Person,
+        behalf: Person | None,
+        now: datetime,
+    ) -> dict[str, str]:
+        """Signed links for one recipient: open the task, then each action the workflow
+        lets their role take from the task's state (report, verify, return, ...).
+
+        Each link binds task, action, person, expiry and the task's version, and
+        carries a nonce that makes a state-changing link single-use (engine.core.links).
+        """
+        held = set(person.roles)
+        if task.responsible_id is not None and task.responsible_id in (
+            person.id,
+            behalf and behalf.id,
+        ):
+            held.add("responsible")
+        if task.supervisor_id is not None and task.supervisor_id in (
+            person.id,
+            behalf and behalf.id,
+        ):
+            held.add("supervisor")
+        actions = [OPEN] + [
+            name
+            for name in self.workflow.allowed_from(task.state)
+            if held & set(self.workflow.events[name].roles)
+        ]
+        return {
+            "Открыть задачу" if action == OPEN else self.workflow.events[action].label: (
+                self.link(pk(task), action, pk(person), now, task.version)
+            )
+            for action in actions
+        }
+
+    def link(
+        self, task_id: int, action: str, person_id: int, now: datetime, version: int | None = None
+    ) -> str:
+        """One signed link to ``/l/<token>`` valid for ``link_days``."""
+        claim = Claim(
+            person_id=person_id,
+            expires=now + timedelta(days=self.link_days),
+            nonce=new_nonce(),
+            task_id=task_id,
+            action=action,
+            version=version,
+        )
+        return f"{self.base_url}/l/{self.signer.make('action', claim)}"
 
     @property
     def watched_states(self) -> set[str]:
@@ -140,8 +194,10 @@ def _notice(
     measure: Measure,
     plan: Plan,
     person: Person,
-    today: date,
+    behalf: Person | None,
+    now: datetime,
 ) -> TaskNotice:
+    today = esc.hours.local_date(now)
     calendar = esc.hours.calendar
     responsible = session.get(Person, task.responsible_id) if task.responsible_id else None
     supervisor = session.get(Person, task.supervisor_id) if task.supervisor_id else None
@@ -160,7 +216,7 @@ def _notice(
         recipient_email=person.email,
         committee_name=esc.committee,
         step=planned.step.name,
-        links={"Открыть задачу": f"{esc.base_url}/tasks/{pk(task)}"},
+        links=esc.task_links(task, person, behalf, now),
         target=school.name if school else "",
         expected_result=measure.expected_result,
         supervisor_name=supervisor.name if supervisor else "",
@@ -185,13 +241,14 @@ def queue_message(
     task_id: int | None = None,
     step_id: int | None = None,
     on_behalf_of_id: int | None = None,
+    ics: str = "",
 ) -> None:
     """Render a letter and store it in the outbox under its unique ``dedupe`` key.
 
     The Message-ID is derived from the key, so any resend of this row is the same
     letter to the mail server and to the recipient's client.
     """
-    rendered = render(template, context)
+    rendered = render(template, context, esc.templates_dir)
     session.add(
         OutboxMessage(
             dedupe_key=dedupe,
@@ -208,6 +265,7 @@ def queue_message(
             message_id=make_message_id(dedupe.replace(":", "."), esc.mail_domain),
             created_at=now,
             not_before=not_before,
+            ics=ics,
         )
     )
 
@@ -245,7 +303,16 @@ def take_step(
             result.missing_email.append(person.key)
             log.warning("task %s step %s: %s has no email", task.id, planned.key, person.key)
             continue
-        notice = _notice(esc, session, planned, task, measure, plan, person, today)
+        notice = _notice(esc, session, planned, task, measure, plan, person, behalf, now)
+        ics = ""
+        if planned.step.calendar and task.due_date is not None:
+            ics = deadline_calendar(
+                notice,
+                uid=f"task-{pk(task)}@{esc.mail_domain}",
+                sequence=task.version,
+                stamp=now,
+                url=next(iter(notice.links.values())),
+            )
         queue_message(
             session,
             esc,
@@ -258,6 +325,7 @@ def take_step(
             task_id=pk(task),
             step_id=pk(row),
             on_behalf_of_id=behalf.id if behalf else None,
+            ics=ics,
         )
         result.messages += 1
 

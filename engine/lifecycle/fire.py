@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 from transitions import EventData
 
 from engine.core.clock import Clock, local_date
@@ -77,11 +77,14 @@ class Fired:
 class Lifecycle:
     """One workflow definition bound to its machine, a clock and the committee's zone."""
 
-    def __init__(self, definition: WorkflowDef, clock: Clock, zone: ZoneInfo) -> None:
+    def __init__(
+        self, definition: WorkflowDef, clock: Clock, zone: ZoneInfo, audit_key: bytes
+    ) -> None:
         self.definition = definition
         self.machine = build_machine(definition, self._guards)
         self.clock = clock
         self.zone = zone
+        self.audit_key = audit_key
 
     # -- who holds which role -------------------------------------------------------------
 
@@ -182,12 +185,24 @@ class Lifecycle:
         comment: str = "",
         evidence: Sequence[str] = (),
         expected_version: int | None = None,
+        also: Sequence[SQLModel] = (),
     ) -> Fired:
-        """Check and apply one event in one transaction; raise TransitionRefused if not."""
+        """Check and apply one event in one transaction; raise TransitionRefused if not.
+
+        ``also``: rows committed in the same transaction only if the event is applied
+        (e.g. the record that makes an emailed link single-use).
+        """
         try:
             with session_scope(engine) as session:
                 return self._fire(
-                    session, task_id, event_name, actor_ident, comment, evidence, expected_version
+                    session,
+                    task_id,
+                    event_name,
+                    actor_ident,
+                    comment,
+                    evidence,
+                    expected_version,
+                    also,
                 )
         except StaleDataError:
             raise Conflict(
@@ -211,6 +226,7 @@ class Lifecycle:
         comment: str,
         evidence: Sequence[str],
         expected_version: int | None,
+        also: Sequence[SQLModel] = (),
     ) -> Fired:
         task = session.get(Task, task_id)
         if task is None:
@@ -252,7 +268,9 @@ class Lifecycle:
                 prev_hash="",
                 hash="",
             ),
+            self.audit_key,
         )
+        session.add_all(also)
         session.commit()
         principal = session.get(Person, principal_id) if principal_id else None
         log.info(
