@@ -210,7 +210,7 @@ def task_facts(
     )
     pending: list[Any] | None = None
     steps: list[tuple[str, datetime]] = []
-    for row in session.execute(query):
+    for row in session.connection().execute(query):  # Core rows: no ORM loading per row
         if pending is not None and pending[0] != row[0]:
             yield _fact(pending, steps, workflow)
             steps = []
@@ -276,7 +276,7 @@ def done_deltas(
         .execution_options(yield_per=BATCH)
     )
     deltas: dict[date, int] = {}
-    for at, source, target in session.execute(query):
+    for at, source, target in session.connection().execute(query):
         change = (target in done) - (source in done)
         if change:
             day = _utc(at).astimezone(zone).date()
