@@ -18,23 +18,16 @@ from typing import Any
 
 import pytest
 
+from engine.reports.render.pdf import CHROMIUM_FLAGS
+from tests.conftest import missing
+
 CHROMIUM = Path(os.environ.get("MEASURES_TEST_CHROMIUM", "/usr/bin/chromium"))
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: Screenshots and other files a person may want to look at after a run.
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 def unavailable(reason: str) -> None:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"Chromium is required under CI: {reason}")
-    pytest.skip(f"browser tests skipped: {reason}")
+    missing("Chromium", reason)
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +40,7 @@ def report_browser() -> Iterator[Any]:
     except ImportError:
         unavailable("playwright is not installed (pip install -e '.[dev]')")
     with sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = driver.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_FLAGS))
         try:
             yield browser
         finally:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from engine.core.models import Measure, Plan
 from engine.escalation.sweep import Escalator
@@ -20,6 +21,8 @@ from engine.reports.asof import Moment, Scope, TaskFact, task_facts
 from engine.reports.model import Column, Row, Value, day_text
 from engine.reports.outcome import ESCALATION_LABELS, Judge, Kind, Outcome, Tally, escalation
 from engine.reports.outcome import step_levels as ladder_levels
+
+_Row = TypeVar("_Row", bound=SQLModel)
 
 OUTCOME_LABELS: dict[Kind, str] = {
     "on_time": "Исполнено в срок",
@@ -60,18 +63,10 @@ class Context:
         return Judge(self.escalator.workflow, hours.calendar, hours.zone, self.moment.day)
 
     def measure(self, session: Session, measure_id: int) -> Measure:
-        found = self._measures.get(measure_id)
-        if found is None:
-            found = session.get_one(Measure, measure_id)
-            self._measures[measure_id] = found
-        return found
+        return _cached(session, Measure, measure_id, self._measures)
 
     def plan(self, session: Session, plan_id: int) -> Plan:
-        found = self._plans.get(plan_id)
-        if found is None:
-            found = session.get_one(Plan, plan_id)
-            self._plans[plan_id] = found
-        return found
+        return _cached(session, Plan, plan_id, self._plans)
 
     def levels(self, session: Session, fact: TaskFact) -> dict[str, int]:
         """Escalation level of each step of the task's ladder (cached per measure)."""
@@ -97,6 +92,14 @@ class Context:
 
     def notes(self) -> tuple[str, ...]:
         return (DEFINITIONS, REPLAYED) if self.moment.past else (DEFINITIONS,)
+
+
+def _cached(session: Session, model: type[_Row], ident: int, cache: dict[int, _Row]) -> _Row:
+    """A row read once per report (the session's identity map would still ask per call)."""
+    found = cache.get(ident)
+    if found is None:
+        found = cache[ident] = session.get_one(model, ident)
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,18 +110,8 @@ class Tally:
         kind = outcome.kind
         if kind in ("on_time", "late", "done"):
             self.done += 1
-        if kind == "on_time":
-            self.on_time += 1
-        elif kind == "late":
-            self.late += 1
-        elif kind == "overdue":
-            self.overdue += 1
-        elif kind == "owing":
-            self.owing += 1
-        elif kind == "awaiting":
-            self.awaiting += 1
-        elif kind == "closed":
-            self.closed += 1
+        if kind != "done":  # every other outcome has a counter of its own name
+            setattr(self, kind, getattr(self, kind) + 1)
         self.escalated += escalation >= 1
         self.escalated_head += escalation >= 2
         if outcome.delay is not None:

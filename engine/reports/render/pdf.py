@@ -34,6 +34,15 @@ _INSTALL = {
     "chromium": "Chromium (apt-get install chromium)",
 }
 TIMEOUT = 180  # seconds; a first LibreOffice start builds its profile
+#: Headless Chromium as a server runs it: as root (no sandbox), no GPU, and no calls home.
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
 
 
 class PdfUnavailable(MeasuresError):
@@ -88,12 +97,7 @@ def render_pdf(found: Found, docx: Callable[[], bytes], html: Callable[[], str])
             command = [
                 found.program,
                 "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
+                *CHROMIUM_FLAGS,
                 f"--user-data-dir={work / 'profile'}",
                 "--no-pdf-header-footer",
                 f"--print-to-pdf={work / 'report.pdf'}",
