@@ -318,3 +318,22 @@ def test_letterhead_template_is_kept(
     (tmp_path / "blank.docx").unlink()
     with pytest.raises(MeasuresError, match=r"reports\.docx_template: файл бланка .*blank\.docx"):
         plan_report(app, scenario.plan_id, "docx")
+
+
+def test_a_state_the_workflow_no_longer_declares_is_counted(app: App, scenario: Scenario) -> None:
+    # A state renamed in workflows/measure.toml while tasks still hold the old name:
+    # the report lists it under its own name rather than losing the task from the table.
+    from engine.core.db import session_scope
+    from engine.core.models import Task
+
+    with session_scope(app.engine) as session:
+        task = session.get_one(Task, scenario.tasks["8"])
+        task.state = "archived"
+        session.add(task)
+        session.commit()
+    states = by_first(
+        docx_tables(plan_report(app, scenario.plan_id, "docx").content)["Задачи по состояниям"]
+    )
+    assert states["archived"] == ["1"]
+    assert states["Запланировано"] == ["2"]
+    assert states["Всего"] == ["10"]

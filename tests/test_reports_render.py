@@ -60,7 +60,9 @@ def test_pdf_through_chromium(app: App, scenario: Scenario) -> None:
     app.config = load_config(
         write_config(folder, app.config.database_url, '[reports]\npdf_converter = "chromium"\n')
     )
-    content = plan_report(app, scenario.plan_id, "pdf").content
+    rendered = plan_report(app, scenario.plan_id, "pdf")
+    assert rendered.made_by.startswith("chromium (")  # said to the person
+    content = rendered.content
     assert content.startswith(b"%PDF-")
     pages = len(re.findall(rb"/Type\s*/Page(?!s)", content))
     assert pages >= 2  # the report does not fit one landscape A4 page

@@ -2,8 +2,9 @@
 
 Each returns finished bytes (:class:`~engine.reports.render.Rendered`) for the door to
 save (the CLI) or send (the web app's downloads and feeds, issue 10): the report is
-built and rendered inside one read transaction, so large tables stream from the
-database straight into the file.
+built and rendered inside one read transaction (:func:`~engine.core.db.read_scope`: one
+consistent snapshot, and on SQLite no write lock, so the daemon keeps working while a
+large report is written), and large tables stream from the database into the file.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from engine.app import App
-from engine.core.db import session_scope
+from engine.core.db import read_scope
 from engine.core.errors import MeasuresError, NotFound
 from engine.core.models import Plan
 from engine.directory.people import find_person
@@ -58,7 +59,7 @@ def plan_report(app: App, plan_id: int, fmt: str, as_of: date | None = None) -> 
 
     chosen = check_format(fmt)
     ctx = _context(app, as_of)
-    with session_scope(app.ready_engine()) as session:
+    with read_scope(app.ready_engine()) as session:
         return _render(app, build(session, ctx, plan_id), chosen)
 
 
@@ -76,7 +77,7 @@ def discipline_report(
 
     chosen = check_format(fmt)
     ctx = _context(app, as_of)
-    with session_scope(app.ready_engine()) as session:
+    with read_scope(app.ready_engine()) as session:
         return _render(app, build(session, ctx, first, last, plan_id), chosen)
 
 
@@ -95,7 +96,7 @@ def public_summary(app: App, plan_id: int, fmt: str) -> Rendered:
 
     _public_allowed(app)
     chosen = check_format(fmt, PUBLIC_FORMATS)
-    with session_scope(app.ready_engine()) as session:
+    with read_scope(app.ready_engine()) as session:
         return _render(app, public_report(session, _context(app), plan_id), chosen)
 
 
@@ -108,7 +109,7 @@ def person_calendar(app: App, person: str) -> bytes:
     """A person's deadlines as an .ics feed (``person``: key or email)."""
     from engine.reports.ics import person_calendar as feed
 
-    with session_scope(app.ready_engine()) as session:
+    with read_scope(app.ready_engine()) as session:
         return feed(session, app.escalator, find_person(session, person), app.clock.now())
 
 
@@ -116,7 +117,7 @@ def plan_calendar(app: App, plan_id: int) -> bytes:
     """A plan's deadlines (one event per measure and occurrence) as an .ics feed."""
     from engine.reports.ics import plan_calendar as feed
 
-    with session_scope(app.ready_engine()) as session:
+    with read_scope(app.ready_engine()) as session:
         plan = session.get(Plan, plan_id)
         if plan is None:
             raise NotFound("plan", plan_id)

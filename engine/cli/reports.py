@@ -71,9 +71,10 @@ def save(content: bytes, target: Path) -> Path:
     return target
 
 
-def _saved(content: bytes, target: Path, what: str) -> None:
+def _saved(content: bytes, target: Path, what: str, made_by: str = "") -> None:
     path = save(content, target)
-    out.print(f"{what} сохранён: {path} ({max(len(content) // 1024, 1)} КБ).")
+    how = f"; PDF сделан программой {made_by}" if made_by else ""
+    out.print(f"{what} сохранён: {path} ({max(len(content) // 1024, 1)} КБ{how}).")
 
 
 @report_app.command("plan")
@@ -89,7 +90,7 @@ def report_plan(
 
     day = parse_day(as_of, "--as-of") if as_of else None
     rendered = plan_report(state_of(ctx), plan, _format(fmt, target), day)
-    _saved(rendered.content, target or Path(rendered.filename), "Отчёт")
+    _saved(rendered.content, target or Path(rendered.filename), "Отчёт", rendered.made_by)
 
 
 @report_app.command("discipline")
@@ -110,7 +111,7 @@ def report_discipline(
     rendered = discipline_report(
         state_of(ctx), first, last, _format(fmt, target), as_of=day, plan_id=plan
     )
-    _saved(rendered.content, target or Path(rendered.filename), "Отчёт")
+    _saved(rendered.content, target or Path(rendered.filename), "Отчёт", rendered.made_by)
 
 
 @report_app.command("public")

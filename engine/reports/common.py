@@ -17,6 +17,7 @@ from sqlmodel import Session, SQLModel
 
 from engine.core.models import Measure, Plan
 from engine.escalation.sweep import Escalator
+from engine.lifecycle.workflow import WorkflowDef
 from engine.reports.asof import Moment, Scope, TaskFact, task_facts
 from engine.reports.model import Column, Row, Value, day_text
 from engine.reports.outcome import ESCALATION_LABELS, Judge, Kind, Outcome, Tally, escalation
@@ -215,6 +216,12 @@ def worst_text(session: Session, ctx: Context, tally: Tally) -> Value:
 
 def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def ordered_states(workflow: WorkflowDef, present: Iterable[str]) -> list[str]:
+    """The workflow's states in its order, then any a task still holds that it no longer
+    declares (renamed in workflows/measure.toml): counted, never dropped."""
+    return [*workflow.states, *sorted({s for s in present if s not in workflow.state_defs})]
 
 
 def names(values: Iterable[str], limit: int = 3) -> str:

@@ -28,6 +28,7 @@ from engine.reports.common import (
     Judged,
     judged,
     names,
+    ordered_states,
     tally_rows,
     task_row,
     worst_text,
@@ -96,7 +97,9 @@ class MeasureLine:
             text = workflow.label(next(iter(self.states)))
             return text + (f", просрочено на {self.worst} раб. дн." if self.overdue else "")
         text = "; ".join(
-            f"{workflow.label(s)}: {self.states[s]}" for s in workflow.states if self.states[s]
+            f"{workflow.label(s)}: {self.states[s]}"
+            for s in ordered_states(workflow, self.states)
+            if self.states[s]
         )
         return text + (f"; просрочено: {self.overdue}" if self.overdue else "")
 
@@ -162,7 +165,10 @@ def plan_report(session: Session, ctx: Context, plan_id: int) -> Report:
         Table(
             "Задачи по состояниям",
             (Column("Состояние", 30), Column("Задач", 10)),
-            [Row((workflow.label(s), fold.states.get(s, 0))) for s in workflow.states]
+            [
+                Row((workflow.label(s), fold.states.get(s, 0)))
+                for s in ordered_states(workflow, fold.states)
+            ]
             + [Row(("Всего", total.total))],
         ),
         _chart(session, ctx, plan, scope),

@@ -31,6 +31,7 @@ class Rendered:
     content: bytes
     filename: str
     media_type: str
+    made_by: str = ""  # PDF: the converter that made it, to tell the person
 
 
 def check_format(text: str, allowed: tuple[str, ...] = FORMATS) -> Format:
@@ -50,6 +51,7 @@ def render(
     pdf_converter: Converter = "auto",
 ) -> Rendered:
     """The report in one format; heavy libraries are imported only for the format asked."""
+    made_by = ""
     if fmt == "docx":
         from engine.reports.render.docx import render_docx
 
@@ -71,4 +73,5 @@ def render(
         content = render_pdf(
             found, lambda: render_docx(report, template), lambda: render_html(report)
         )
-    return Rendered(content, f"{report.filename}.{fmt}", MEDIA_TYPES[fmt])
+        made_by = f"{found.kind} ({found.program})"
+    return Rendered(content, f"{report.filename}.{fmt}", MEDIA_TYPES[fmt], made_by)
