@@ -14,7 +14,6 @@ it fails: CI must not pass by skipping (the rule of the PostgreSQL fixture).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import threading
@@ -36,28 +35,13 @@ from engine.core.db import session_scope, upgrade
 from engine.core.models import AuditEvent, EscalationStep, Task
 from engine.core.settings import load_config
 from engine.web import web_server
-from tests.conftest import NOW, ROOT, _free_port, write_config
+from tests.browser import ARTIFACTS as SHARED_ARTIFACTS
+from tests.conftest import NOW, _free_port, write_config
 from tests.factories import make_directory, make_tasks
 from tests.test_mailers import SmtpServer
 
-CHROMIUM = os.environ.get("MEASURES_TEST_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
+ARTIFACTS = SHARED_ARTIFACTS / "browser"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-
-
-def _need_chromium() -> None:
-    reason = ""
-    if not Path(CHROMIUM).exists():
-        reason = f"no chromium at {CHROMIUM} (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "the playwright package is not installed"
-    if reason:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"the browser test is required under CI: {reason}")
-        pytest.skip(f"browser test skipped: {reason}")
 
 
 @pytest.fixture
@@ -126,10 +110,9 @@ def _at(app: App, day: date, hour: int = 10) -> datetime:
     return app.hours.at(day, clock_time(hour))
 
 
-def test_report_return_report_verify_and_move_a_deadline(live: App, smtp: SmtpServer) -> None:
-    _need_chromium()
-    from playwright.sync_api import sync_playwright
-
+def test_report_return_report_verify_and_move_a_deadline(
+    live: App, smtp: SmtpServer, chromium: Any
+) -> None:
     app = live
     with session_scope(app.engine) as session:
         people = make_directory(session)
@@ -141,107 +124,92 @@ def test_report_return_report_verify_and_move_a_deadline(live: App, smtp: SmtpSe
     evidence = ARTIFACTS / "Перечень.pdf"
     evidence.write_bytes(PDF)
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            responsible = browser.new_context(locale="ru-RU").new_page()
-            supervisor = browser.new_context(locale="ru-RU").new_page()
+    browser = chromium
+    responsible = browser.new_context(locale="ru-RU").new_page()
+    supervisor = browser.new_context(locale="ru-RU").new_page()
 
-            def shot(page: Any, name: str) -> None:
-                page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    def shot(page: Any, name: str) -> None:
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
-            # 1. The responsible asks for a sign-in link and follows it from the letter.
-            responsible.goto(f"{app.base_url}/tasks")
-            assert "/signin" in responsible.url
-            responsible.fill("input[name=ident]", "resp@example.org")
-            responsible.click("text=Прислать ссылку")
-            shot(responsible, "01-signin-sent")
-            letter = _mail(smtp, "resp@example.org", "signin")
-            responsible.goto(_link(letter, "Войти"))
-            shot(responsible, "02-signin-confirm")
-            responsible.click("button:has-text('Войти')")
-            assert responsible.url.endswith("/tasks")
-            shot(responsible, "03-na-ispolnenie")
+    # 1. The responsible asks for a sign-in link and follows it from the letter.
+    responsible.goto(f"{app.base_url}/tasks")
+    assert "/signin" in responsible.url
+    responsible.fill("input[name=ident]", "resp@example.org")
+    responsible.click("text=Прислать ссылку")
+    shot(responsible, "01-signin-sent")
+    letter = _mail(smtp, "resp@example.org", "signin")
+    responsible.goto(_link(letter, "Войти"))
+    shot(responsible, "02-signin-confirm")
+    responsible.click("button:has-text('Войти')")
+    assert responsible.url.endswith("/tasks")
+    shot(responsible, "03-na-ispolnenie")
 
-            # 2. Start, then report with a file.
-            responsible.click(f"a[href='/tasks/{task_id}'] >> nth=0")
-            responsible.click("button:has-text('Приступить к исполнению')")
-            responsible.fill("textarea[name=comment]", "Перечень ОО составлен")
-            responsible.set_input_files("input[name=files]", str(evidence))
-            responsible.click("button:has-text('Представить отчёт')")
-            assert "Выполнено" in responsible.inner_text("p.note")
-            assert responsible.is_visible("a:has-text('Перечень.pdf')")
-            shot(responsible, "04-task-reported")
+    # 2. Start, then report with a file.
+    responsible.click(f"a[href='/tasks/{task_id}'] >> nth=0")
+    responsible.click("button:has-text('Приступить к исполнению')")
+    responsible.fill("textarea[name=comment]", "Перечень ОО составлен")
+    responsible.set_input_files("input[name=files]", str(evidence))
+    responsible.click("button:has-text('Представить отчёт')")
+    assert "Выполнено" in responsible.inner_text("p.note")
+    assert responsible.is_visible("a:has-text('Перечень.pdf')")
+    shot(responsible, "04-task-reported")
 
-            # 3. Three working days later the supervisor is reminded and returns the
-            #    report from the letter: a confirmation page, then the POST.
-            reported_on = NOW.astimezone(app.config.timezone).date()
-            app.clock.set(_at(app, app.calendar.add_working_days(reported_on, 3)))
-            _sweep_and_send(app)
-            waiting = _mail(smtp, "sup@example.org", "verification_waiting")
-            assert waiting["In-Reply-To"] == f"<task.{task_id}@localhost>"
-            supervisor.goto(_link(waiting, "Вернуть на доработку"))
-            shot(supervisor, "05-link-confirm-return")
-            assert _state(app, task_id) == "reported"  # opening the link changed nothing
-            supervisor.fill("textarea[name=comment]", "Приложите протокол совещания")
-            supervisor.click("button:has-text('Вернуть на доработку')")
-            assert _state(app, task_id) == "in_progress"
-            shot(supervisor, "06-task-returned")
+    # 3. Three working days later the supervisor is reminded and returns the
+    #    report from the letter: a confirmation page, then the POST.
+    reported_on = NOW.astimezone(app.config.timezone).date()
+    app.clock.set(_at(app, app.calendar.add_working_days(reported_on, 3)))
+    _sweep_and_send(app)
+    waiting = _mail(smtp, "sup@example.org", "verification_waiting")
+    assert waiting["In-Reply-To"] == f"<task.{task_id}@localhost>"
+    supervisor.goto(_link(waiting, "Вернуть на доработку"))
+    shot(supervisor, "05-link-confirm-return")
+    assert _state(app, task_id) == "reported"  # opening the link changed nothing
+    supervisor.fill("textarea[name=comment]", "Приложите протокол совещания")
+    supervisor.click("button:has-text('Вернуть на доработку')")
+    assert _state(app, task_id) == "in_progress"
+    shot(supervisor, "06-task-returned")
 
-            # 4. The responsible reports again.
-            responsible.goto(f"{app.base_url}/tasks/{task_id}")
-            assert "Приложите протокол совещания" in responsible.content()
-            responsible.fill("textarea[name=comment]", "Протокол приложен")
-            responsible.set_input_files("input[name=files]", str(evidence))
-            responsible.click("button:has-text('Представить отчёт')")
-            assert _state(app, task_id) == "reported"
+    # 4. The responsible reports again.
+    responsible.goto(f"{app.base_url}/tasks/{task_id}")
+    assert "Приложите протокол совещания" in responsible.content()
+    responsible.fill("textarea[name=comment]", "Протокол приложен")
+    responsible.set_input_files("input[name=files]", str(evidence))
+    responsible.click("button:has-text('Представить отчёт')")
+    assert _state(app, task_id) == "reported"
 
-            # 5. The supervisor verifies in «На контроле».
-            supervisor.goto(f"{app.base_url}/control")
-            shot(supervisor, "07-na-kontrole")
-            supervisor.check(f"#pick-{task_id}")
-            supervisor.click("button:has-text('Подтвердить исполнение выбранных')")
-            assert "выполнено по 1 из 1" in supervisor.inner_text("p.note")
-            assert _state(app, task_id) == "verified"
+    # 5. The supervisor verifies in «На контроле».
+    supervisor.goto(f"{app.base_url}/control")
+    shot(supervisor, "07-na-kontrole")
+    supervisor.check(f"#pick-{task_id}")
+    supervisor.click("button:has-text('Подтвердить исполнение выбранных')")
+    assert "выполнено по 1 из 1" in supervisor.inner_text("p.note")
+    assert _state(app, task_id) == "verified"
 
-            # 6. The dashboard shows it verified.
-            supervisor.click("nav >> text=Планы")
-            supervisor.click("table a >> nth=0")
-            board = supervisor.content()
-            assert "1 из 2 (50 %)" in board and "<svg" in board
-            row = supervisor.inner_text(f"tr:has(a[href='/tasks/{task_id}'])")
-            assert "Проверено" in row
-            shot(supervisor, "08-plan-dashboard")
-            supervisor.goto(f"{app.base_url}/tasks/{task_id}/history")
-            assert "НАРУШЕНА" not in supervisor.content()
-            shot(supervisor, "09-history")
+    # 6. The dashboard shows it verified.
+    supervisor.click("nav >> text=Планы")
+    supervisor.click("table a >> nth=0")
+    board = supervisor.content()
+    assert "1 из 2 (50 %)" in board and "<svg" in board
+    row = supervisor.inner_text(f"tr:has(a[href='/tasks/{task_id}'])")
+    assert "Проверено" in row
+    shot(supervisor, "08-plan-dashboard")
+    supervisor.goto(f"{app.base_url}/tasks/{task_id}/history")
+    assert "НАРУШЕНА" not in supervisor.content()
+    shot(supervisor, "09-history")
 
-            # 7. A deadline request, granted: the due date moves and the ladder re-plans.
-            old_due = _due(app, other_id)
-            responsible.goto(f"{app.base_url}/tasks/{other_id}")
-            responsible.fill("input[name=new_due]", "2027-02-26")
-            responsible.fill("textarea[name=reason]", "Данные РЦОИ поступят в феврале")
-            responsible.click("button:has-text('Запросить перенос срока')")
-            shot(responsible, "10-deadline-requested")
-            supervisor.goto(f"{app.base_url}/control")
-            assert "Данные РЦОИ поступят в феврале" in supervisor.content()
-            shot(supervisor, "11-deadline-request")
-            supervisor.click("button:has-text('Перенести срок')")
-            assert str(_due(app, other_id)) == "2027-02-26"
-            shot(supervisor, "12-deadline-granted")
-        finally:
-            browser.close()
+    # 7. A deadline request, granted: the due date moves and the ladder re-plans.
+    old_due = _due(app, other_id)
+    responsible.goto(f"{app.base_url}/tasks/{other_id}")
+    responsible.fill("input[name=new_due]", "2027-02-26")
+    responsible.fill("textarea[name=reason]", "Данные РЦОИ поступят в феврале")
+    responsible.click("button:has-text('Запросить перенос срока')")
+    shot(responsible, "10-deadline-requested")
+    supervisor.goto(f"{app.base_url}/control")
+    assert "Данные РЦОИ поступят в феврале" in supervisor.content()
+    shot(supervisor, "11-deadline-request")
+    supervisor.click("button:has-text('Перенести срок')")
+    assert str(_due(app, other_id)) == "2027-02-26"
+    shot(supervisor, "12-deadline-granted")
 
     app.clock.set(_at(app, app.calendar.add_working_days(date(2027, 2, 26), -3)))
     _sweep_and_send(app)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -60,3 +64,30 @@ def test_bad_database_url() -> None:
         make_engine("no such thing")
     with pytest.raises(ConfigError, match="cannot use 'oracle"):
         make_engine("oracle+nodriver://x@y/z")
+
+
+def test_a_long_read_does_not_hold_sqlite_write_lock(tmp_path: Path) -> None:
+    # A report reads for seconds to minutes inside one transaction; the daemon must be
+    # able to write meanwhile. Every other session begins IMMEDIATE (it takes the write
+    # lock at BEGIN); a read scope begins DEFERRED and, in WAL mode, blocks no writer.
+    from engine.core.db import read_scope, session_scope
+
+    path = tmp_path / "lock.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+
+    def write(timeout: float) -> None:  # another process's writer: plain sqlite3
+        with closing(sqlite3.connect(path, timeout=timeout, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("DELETE FROM daemonstate")
+            other.execute("COMMIT")
+
+    with read_scope(engine) as reading:
+        assert reading.execute(sa.text("SELECT count(*) FROM task")).scalar_one() == 0
+        write(timeout=1)  # the read transaction is open: the writer still gets through
+        assert reading.execute(sa.text("SELECT count(*) FROM task")).scalar_one() == 0
+    with session_scope(engine) as session:  # writers still begin IMMEDIATE
+        session.execute(sa.text("SELECT 1"))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            write(timeout=0.2)
+    engine.dispose()

@@ -43,7 +43,7 @@ class App:
             format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         )
         if config.settings.log.level != "DEBUG":  # libraries' per-step chatter is DEBUG detail
-            for name in ("alembic", "transitions", "apscheduler"):
+            for name in ("alembic", "transitions", "apscheduler", "matplotlib"):
                 logging.getLogger(name).setLevel(logging.WARNING)
         return cls(config, clock_for(now, config.timezone))
 

@@ -19,8 +19,8 @@ from engine.core.errors import MeasuresError
 __all__ = ["app", "main"]
 
 # In the order `measures --help` lists them: setting up, plans, the directory, daily work,
-# the daemon.
-for _module in ("setup", "plans", "directory", "tasks", "operations", "web"):
+# reports, the daemon and the web.
+for _module in ("setup", "plans", "directory", "tasks", "reports", "operations", "web"):
     importlib.import_module(f"engine.cli.{_module}")
 
 

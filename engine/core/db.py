@@ -59,14 +59,31 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option of engines made by :func:`read_scope`: begin SQLite DEFERRED.
+READ_ONLY = "measures_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    deferred = connection.get_execution_options().get(READ_ONLY)
+    connection.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session whose objects stay readable after commit (results are shown afterwards)."""
     with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session for long reads (reports): one consistent snapshot, no write lock.
+
+    On SQLite it begins DEFERRED, so in WAL mode the daemon keeps writing while a report
+    reads for minutes; an IMMEDIATE transaction would hold the database's only write
+    lock for as long. Nothing may be written through it.
+    """
+    with Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
         yield session
 
 

@@ -216,6 +216,28 @@ class WorkflowsSettings:
 
 
 @dataclass(frozen=True)
+class ReportsSettings:
+    docx_template: str = _setting(
+        "",
+        "Word file (.docx) with the committee's letterhead that reports start from: its "
+        "page header, page setup and styles are kept and the report follows its body. "
+        "Empty: a plain landscape A4 page. A relative path is taken from the folder of "
+        "this config file.",
+    )
+    pdf_converter: Literal["auto", "libreoffice", "chromium"] = _setting(
+        "auto",
+        "What turns a report into PDF: 'libreoffice' converts the Word report (soffice "
+        "--headless), 'chromium' prints the HTML report; 'auto' takes LibreOffice if "
+        "installed, else Chromium.",
+    )
+    public_summary: bool = _setting(
+        False,
+        "Allow the public summary of a plan (measures, states and dates, no names or "
+        "emails) for the committee's site: `measures report public` and the public page.",
+    )
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _setting("INFO", "Log level on stderr.")
 
@@ -244,6 +266,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     workflows: WorkflowsSettings = field(default_factory=WorkflowsSettings)
+    reports: ReportsSettings = field(default_factory=ReportsSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
 

@@ -131,7 +131,7 @@ class Directory:
             parts = normalise(person.name).split()
             if (
                 len(parts) >= 3
-                and _same_surname(parts[0], surname)
+                and same_surname(parts[0], surname)
                 and parts[1][0] == first
                 and parts[2][0] == middle
             ):
@@ -139,7 +139,8 @@ class Directory:
         return found[0] if len(found) == 1 else None
 
 
-def _same_surname(stored: str, written: str) -> bool:
+def same_surname(stored: str, written: str) -> bool:
+    """Surnames compared by stem (any grammatical case): equal but for the last two letters."""
     if stored == written:
         return True
     stem = min(len(stored), len(written)) - 2
