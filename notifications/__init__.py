@@ -7,6 +7,7 @@ it through a :class:`Mailer`. Nothing here touches the database or reads the clo
 
 from __future__ import annotations
 
+from engine.core.words import plural_ru
 from notifications.mailers import (
     TRANSIENT_ERRORS,
     Mailer,
@@ -28,7 +29,6 @@ from notifications.render import (
     format_date_long,
     format_date_numeric,
     format_date_short,
-    plural_ru,
     render,
     working_days,
 )

@@ -23,6 +23,8 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from engine.core.words import WORKING_DAYS, count_ru, plural_ru
+
 #: Templates about one task; the context is ``{"notice": TaskNotice}``.
 NOTICE_TEMPLATES = frozenset(
     {
@@ -53,7 +55,6 @@ _MONTHS_GENITIVE = (
     "декабря",
 )
 _WEEKDAYS_SHORT = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
-_WORKING_DAY_FORMS = ("рабочий день", "рабочих дня", "рабочих дней")
 
 
 @dataclass(frozen=True)
@@ -90,27 +91,9 @@ def format_date_numeric(value: date) -> str:
     return f"{_as_date(value, 'format_date_numeric'):%d.%m.%Y}"
 
 
-def plural_ru(count: int, one: str, few: str, many: str) -> str:
-    """The noun form agreeing with ``count``: 1 день, 2 дня, 5 дней, 11 дней, 21 день."""
-    tail = abs(count) % 100
-    if 11 <= tail <= 14:
-        return many
-    tail %= 10
-    if tail == 1:
-        return one
-    if 2 <= tail <= 4:
-        return few
-    return many
-
-
-def count_ru(count: int, one: str, few: str, many: str) -> str:
-    """«5 рабочих дней»: the number with its agreeing noun."""
-    return f"{count} {plural_ru(count, one, few, many)}"
-
-
 def working_days(count: int) -> str:
     """«1 рабочий день», «2 рабочих дня», «5 рабочих дней» (nominative/accusative)."""
-    return count_ru(count, *_WORKING_DAY_FORMS)
+    return count_ru(count, *WORKING_DAYS)
 
 
 _PATRONYMIC_FEMALE = re.compile(r"(вна|чна|кызы)$", re.IGNORECASE)

@@ -269,6 +269,20 @@ def test_schedule_explain(cli: Cli) -> None:
     }
     text = cli("schedule", "explain", "Ежеквартально", "--period", "2022-09-01:2023-08-31")
     assert "ежеквартально" in text.stdout
+    # Review finding: a calendar-day offset was shown as «+0 рабочих дней».
+    before = cli(
+        "schedule", "explain", "за 2 дня до проведения ВПР", "--period", "2026-09-01:2027-08-31"
+    )
+    assert "Привязка к процедурам (ВПР): за 2 календарных дня до процедуры" in before.stdout
+    assert "+0" not in before.stdout
+    after = cli(
+        "schedule",
+        "explain",
+        "в течение 3 рабочих дней после проведения ВПР",
+        "--period",
+        "2026-09-01:2027-08-31",
+    )
+    assert "через 3 рабочих дня после процедуры" in after.stdout
     bad = cli("schedule", "explain", "x", "--period", "2022-09-01", ok=False)
     assert "--period: expected YYYY-MM-DD:YYYY-MM-DD" in bad.stderr
 

@@ -60,3 +60,72 @@ def test_bad_database_url() -> None:
         make_engine("no such thing")
     with pytest.raises(ConfigError, match="cannot use 'oracle"):
         make_engine("oracle+nodriver://x@y/z")
+
+
+def test_upgrade_from_0001_keeps_the_data_and_its_audit_chain(db_url: str) -> None:
+    from alembic import command
+    from sqlmodel import Session, select
+
+    from engine.core.db import _alembic_config
+    from engine.core.models import AuditEvent, Task
+    from engine.lifecycle.audit import verify
+
+    engine = make_engine(db_url)
+    command.upgrade(_alembic_config(engine), "0001")
+    stamp = "2026-11-25 07:00:00"
+    with engine.begin() as connection:
+        for statement in (
+            "INSERT INTO person (id, key, name, position, organisation, email, roles, aliases,"
+            " active) VALUES (1, 'ivanova', 'Иванова', '', '', '', '[]', '[]', true)",
+            "INSERT INTO plan (id, title, issuer, order_number, period_start, period_end,"
+            " controller_text, ladder, abbreviations, source_name, source_sha256, created_at)"
+            f" VALUES (1, 'План', '', '', '2026-09-01', '2027-08-31', '', 'default', '{{}}', '',"
+            f" '', '{stamp}')",
+            "INSERT INTO measure (id, plan_id, position, key, number, title, deadline_phrase,"
+            " responsible_text, expected_result, decisions, control_text, source_location,"
+            " schedule, co_responsible_ids, problems) VALUES (1, 1, 1, '#1', '1', 'М', '', '',"
+            " '', '', '', '', '{}', '[]', '[]')",
+            "INSERT INTO task (id, measure_id, occurrence, state, report, version, created_at,"
+            f" updated_at) VALUES (1, 1, 1, 'in_progress', '', 2, '{stamp}', '{stamp}')",
+        ):
+            connection.execute(sa.text(statement))
+    from engine.lifecycle import audit
+    from tests.conftest import NOW
+
+    with Session(engine) as session:
+        row = AuditEvent.model_validate(
+            {
+                "task_id": 1,
+                "event": "start",
+                "from_state": "planned",
+                "to_state": "in_progress",
+                "actor_id": 1,
+                "at": NOW,
+                "seq": 0,
+                "prev_hash": "",
+                "hash": "",
+            }
+        )
+        # Written by the 0001 program: the row has no measure, plan or changes columns.
+        audit.append(session, row)
+        names = ("seq", "task_id", "event", "from_state", "to_state", "actor_id", "at")
+        values = {c: getattr(row, c) for c in (*names, "comment", "prev_hash", "hash")}
+        session.rollback()
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO auditevent (seq, task_id, event, from_state, to_state, actor_id,"
+                " at, comment, evidence, prev_hash, hash) VALUES (:seq, :task_id, :event,"
+                " :from_state, :to_state, :actor_id, :at, :comment, '[]', :prev_hash, :hash)"
+            ),
+            values,
+        )
+        connection.execute(
+            sa.text("UPDATE audithead SET seq = 1, hash = :hash WHERE id = 1"), values
+        )
+    upgrade(engine)
+    with Session(engine) as session:
+        task = session.exec(select(Task)).one()
+        assert task.set_by_hand == [] and task.state == "in_progress"
+        assert verify(session, "planned").ok
+    engine.dispose()

@@ -94,7 +94,7 @@ def status(app: App) -> dict[str, Any]:
 
 def verify_audit(app: App) -> VerifyResult:
     with session_scope(app.ready_engine()) as session:
-        return verify_chain(session)
+        return verify_chain(session, app.workflow.initial)
 
 
 def backup(app: App, target: Path) -> Path:

@@ -3,13 +3,35 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from engine.cli.base import app, err, out, parse_span, print_json, state_of
 from engine.core.errors import MeasuresError
+from engine.core.words import CALENDAR_DAYS, WORKING_DAYS, count_ru
+
+if TYPE_CHECKING:
+    from engine.plans.schedule import EventBinding
+
+
+def event_offset(binding: EventBinding) -> str:
+    """«за 2 календарных дня до процедуры» — the offset as the plan means it."""
+    days, forms = binding.offset_working_days, WORKING_DAYS
+    if binding.offset_calendar_days:
+        days, forms = binding.offset_calendar_days, CALENDAR_DAYS
+    if days == 0:
+        return "в день процедуры (если он нерабочий — в первый рабочий день после)"
+    side = "до процедуры" if days < 0 else "после процедуры"
+    lead = "за" if days < 0 else "через"
+    note = (
+        " (от даты самой процедуры; срок на нерабочий день — в рабочий день раньше)"
+        if binding.offset_calendar_days
+        else ""
+    )
+    return f"{lead} {count_ru(abs(days), *forms)} {side}{note}"
+
 
 schedule_app = typer.Typer(help="Deadline phrases and their dates.", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
@@ -90,7 +112,8 @@ def schedule_explain(
     if schedule.cadence:
         out.print(f"Периодичность: {CADENCE_NAMES.get(schedule.cadence, schedule.cadence)}")
     if schedule.event:
-        out.print(f"Привязка к процедурам: {schedule.event.offset_working_days:+d} рабочих дней")
+        kinds = ", ".join(schedule.event.kinds) or "любые"
+        out.print(f"Привязка к процедурам ({kinds}): {event_offset(schedule.event)}")
     for occurrence in dated:
         start = f"{occurrence.start:%d.%m.%Y} – " if occurrence.start else "до "
         out.print(f"  {start}{occurrence.due:%d.%m.%Y}")

@@ -1036,9 +1036,12 @@ def _event_occurrences(
     for event in sorted(events, key=lambda e: e.date):
         if not low <= event.date <= high or (wanted and event.kind.strip().upper() not in wanted):
             continue
-        due = calendar.add_working_days(event.date, binding.offset_working_days)
         if binding.offset_calendar_days:
-            due = calendar.on_or_before(due + timedelta(days=binding.offset_calendar_days))
+            # Calendar days count from the event's own date, even when that is a day off
+            # ("за 2 дня до" a Saturday event is the Thursday), then back to a working day.
+            due = calendar.on_or_before(event.date + timedelta(days=binding.offset_calendar_days))
+        else:
+            due = calendar.add_working_days(event.date, binding.offset_working_days)
         after = binding.offset_working_days >= 0 and binding.offset_calendar_days >= 0
         occurrence = Occurrence(event.date if after else None, due)
         if occurrence not in result:
@@ -1054,7 +1057,11 @@ def schedule_json(schedule: Schedule, occurrences: Sequence[Occurrence]) -> dict
         "event": (
             None
             if schedule.event is None
-            else {"offset_working_days": schedule.event.offset_working_days}
+            else {
+                "offset_working_days": schedule.event.offset_working_days,
+                "offset_calendar_days": schedule.event.offset_calendar_days,
+                "kinds": list(schedule.event.kinds),
+            }
         ),
         "occurrences": [
             {"start": None if o.start is None else o.start.isoformat(), "due": o.due.isoformat()}

@@ -1,0 +1,58 @@
+"""Russian words that agree with numbers and kinds, for every person-facing sentence.
+
+One place for «1 задача, 3 задачи, 5 задач» and for naming a thing in an error («задача
+5 не найдена», «план 7 не найден»): the CLI, the letters and the web all use these, so a
+form is fixed once.
+"""
+
+from __future__ import annotations
+
+
+def plural_ru(count: int, one: str, few: str, many: str) -> str:
+    """The noun form agreeing with ``count``: 1 день, 2 дня, 5 дней, 11 дней, 21 день."""
+    tail = abs(count) % 100
+    if 11 <= tail <= 14:
+        return many
+    tail %= 10
+    if tail == 1:
+        return one
+    if 2 <= tail <= 4:
+        return few
+    return many
+
+
+def count_ru(count: int, one: str, few: str, many: str) -> str:
+    """«5 рабочих дней»: the number with its agreeing noun."""
+    return f"{count} {plural_ru(count, one, few, many)}"
+
+
+#: Noun forms (one, few, many) of the things the CLI counts.
+TASKS = ("задача", "задачи", "задач")
+STEPS = ("шаг", "шага", "шагов")
+LETTERS = ("письмо", "письма", "писем")
+ROWS = ("запись", "записи", "записей")
+WORKING_DAYS = ("рабочий день", "рабочих дня", "рабочих дней")
+CALENDAR_DAYS = ("календарный день", "календарных дня", "календарных дней")
+PEOPLE = ("человек", "человека", "человек")
+SCHOOLS = ("школа", "школы", "школ")
+PLANS = ("план", "плана", "планов")
+EVENTS = ("событие", "события", "событий")
+MEASURES = ("мероприятие", "мероприятия", "мероприятий")
+
+#: What a lookup can miss, in the nominative, with the gender of «не найден(а/о)».
+KINDS: dict[str, tuple[str, str]] = {
+    "task": ("задача", "f"),
+    "person": ("сотрудник", "m"),
+    "plan": ("план", "m"),
+    "measure": ("мероприятие", "n"),
+    "school": ("школа", "f"),
+    "event": ("событие", "n"),
+    "ladder": ("лестница", "f"),
+}
+_NOT_FOUND = {"m": "не найден", "f": "не найдена", "n": "не найдено"}
+
+
+def not_found(kind: str, ident: object) -> str:
+    """«задача 5 не найдена», «план 7 не найден», «мероприятие 9 в плане 1 не найдено»."""
+    noun, gender = KINDS.get(kind, (kind, "m"))
+    return f"{noun} {ident!s} {_NOT_FOUND[gender]}"
