@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from engine.core.models import AuditEvent, Measure, Person, Plan, Task
+from engine.core.workcalendar import WorkCalendar
 from engine.lifecycle.workflow import WorkflowDef
 
 
@@ -25,6 +26,7 @@ class TaskRow:
     supervisor: str | None
     start_date: date | None
     due_date: date | None
+    effective_due: date | None  # the working day the due date really falls on
     state: str
     version: int
     overdue: bool
@@ -32,7 +34,7 @@ class TaskRow:
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("start_date", "due_date"):
+        for key in ("start_date", "due_date", "effective_due"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
 
@@ -40,6 +42,7 @@ class TaskRow:
 def list_tasks(
     session: Session,
     workflow: WorkflowDef,
+    calendar: WorkCalendar,
     today: date,
     *,
     state: str | None = None,
@@ -47,7 +50,13 @@ def list_tasks(
     plan_id: int | None = None,
     overdue: bool = False,
 ) -> list[TaskRow]:
-    """Tasks with their plan and people; ``person`` matches responsible or supervisor."""
+    """Tasks with their plan and people; ``person`` matches responsible or supervisor.
+
+    Overdue means past the *effective* deadline (WorkCalendar.effective_deadline): a task
+    written for Sunday is overdue from Saturday on, once Friday has passed. In SQL: the
+    due date lies before the first working day on or after today.
+    """
+    first_working = calendar.add_working_days(today, 0)
     responsible = aliased(Person)
     supervisor = aliased(Person)
     query = (
@@ -68,13 +77,14 @@ def list_tasks(
         query = query.where(col(Measure.plan_id) == plan_id)
     if overdue:
         query = query.where(
-            col(Task.due_date) < today,
+            col(Task.due_date) < first_working,
             col(Task.state).in_(workflow.owing),
             col(Task.detached_at).is_(None),
         )
     rows = []
-    for task, measure, plan, resp, sup in session.execute(query).tuples():
+    for task, measure, plan, resp, sup in session.execute(query):
         assert task.id is not None and plan.id is not None
+        effective = None if task.due_date is None else calendar.effective_deadline(task.due_date)
         rows.append(
             TaskRow(
                 id=task.id,
@@ -86,11 +96,12 @@ def list_tasks(
                 supervisor=sup.key if sup else None,
                 start_date=task.start_date,
                 due_date=task.due_date,
+                effective_due=effective,
                 state=task.state,
                 version=task.version,
                 overdue=bool(
-                    task.due_date
-                    and task.due_date < today
+                    effective
+                    and effective < today
                     and task.state in workflow.owing
                     and task.detached_at is None
                 ),

@@ -55,6 +55,7 @@ _MONTHS_GENITIVE = (
     "декабря",
 )
 _WEEKDAYS_SHORT = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
+_WEEKDAYS = ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье")
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,17 @@ def format_date_short(value: date) -> str:
     """«пн, 30.11.2026» — for lists, where the weekday helps to plan the week."""
     day = _as_date(value, "format_date_short")
     return f"{_WEEKDAYS_SHORT[day.weekday()]}, {day:%d.%m.%Y}"
+
+
+def format_date_day(value: date) -> str:
+    """«28.02.2027 (вс)» — a deadline in a list, where the weekday shows a day off."""
+    day = _as_date(value, "format_date_day")
+    return f"{day:%d.%m.%Y} ({_WEEKDAYS_SHORT[day.weekday()]})"
+
+
+def format_weekday(value: date) -> str:
+    """«воскресенье»."""
+    return _WEEKDAYS[_as_date(value, "format_weekday").weekday()]
 
 
 def format_date_numeric(value: date) -> str:
@@ -133,6 +145,8 @@ def environment() -> Environment:
         date_long=format_date_long,
         date_short=format_date_short,
         date_numeric=format_date_numeric,
+        date_day=format_date_day,
+        weekday=format_weekday,
         plural=plural_ru,
         count=count_ru,
         working_days=working_days,

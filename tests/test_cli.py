@@ -154,20 +154,20 @@ def test_audit_verify_fails_on_tampering(loaded: Cli, tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "data" / "measures.db") as connection:
         connection.execute("UPDATE auditevent SET comment = 'Иначе' WHERE seq = 2")
     result = loaded("audit", "verify", ok=False)
-    assert result.returncode == 1 and "seq 2" in result.stderr
+    assert result.returncode == 1 and "запись 2" in result.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["fire", "99", "start", "--as", "ivanova"], "task 99 not found"),
-        (["fire", "1", "start", "--as", "nobody"], "person nobody not found"),
+        (["fire", "99", "start", "--as", "ivanova"], "задача 99 не найдена"),
+        (["fire", "1", "start", "--as", "nobody"], "сотрудник nobody не найден"),
         (["fire", "1", "report", "--as", "petrova", "--comment", "x"], "недоступно"),
         (["fire", "1", "start", "--as", "petrova"], "не может выполнить"),
         (["fire", "1", "start", "--as", "ivanova", "--version", "7"], "изменилась"),
         (["tasks", "--state", "done"], "unknown state 'done'"),
-        (["tasks", "--person", "nobody"], "person nobody not found"),
-        (["history", "42"], "task 42 not found"),
+        (["tasks", "--person", "nobody"], "сотрудник nobody не найден"),
+        (["history", "42"], "задача 42 не найдена"),
         (["import", "missing.csv"], "missing.csv: file not found"),
         (["people", "import", "missing.csv"], "missing.csv: file not found"),
         (["--now", "завтра", "tasks"], "--now / MEASURES_NOW: expected an ISO date"),
@@ -179,7 +179,7 @@ def test_audit_verify_fails_on_tampering(loaded: Cli, tmp_path: Path) -> None:
         (["schedule", "explain", "Май", "--period", "2027-08-31:2026-09-01"], "before it starts"),
         (["people", "import", "."], "is a folder; expected a CSV file"),
         (["backup", "/proc/nope/backup.db"], "cannot write the backup there"),
-        (["ladder", "set", "default", "--plan", "7"], "plan 7 not found"),
+        (["ladder", "set", "default", "--plan", "7"], "план 7 не найден"),
     ],
 )
 def test_user_mistakes_are_one_clear_line(loaded: Cli, args: list[str], expected: str) -> None:
@@ -321,7 +321,7 @@ def test_ladder_show_and_set(loaded: Cli) -> None:
     bad = loaded("ladder", "set", "gentle", "--plan", "1", ok=False)
     assert "unknown ladder 'gentle'; ladders are default, continuous" in bad.stderr
     missing = loaded("ladder", "set", "default", "--plan", "1", "--measure", "99", ok=False)
-    assert "measure 99 in plan 1 not found" in missing.stderr
+    assert "мероприятие 99 в плане 1 не найдено" in missing.stderr
 
 
 def test_ladder_set_refuses_an_ambiguous_measure_number(loaded: Cli, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -21,7 +21,7 @@ from engine.core.settings import Config, load_config
 from engine.core.workcalendar import WorkCalendar
 from engine.escalation.ladder import Ladder, load_ladders
 from engine.escalation.outbox import DeliveryResult, deliver
-from engine.escalation.sweep import Escalator
+from engine.escalation.sweep import Escalator, refresh_letter
 from engine.escalation.timeline import WorkingHours
 from engine.lifecycle.fire import Lifecycle
 from engine.lifecycle.workflow import WorkflowDef, load_workflow
@@ -139,6 +139,7 @@ class App:
                 sender_name=cfg.settings.mail.sender_name or cfg.settings.committee.name,
                 max_attempts=cfg.settings.mail.max_attempts,
                 stop=stop,
+                refresh=partial(refresh_letter, self.ready_engine(), self.escalator),
             )
         finally:
             closer = getattr(used, "aclose", None)

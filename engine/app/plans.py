@@ -83,7 +83,7 @@ def set_ladder(app: App, ladder: str, plan_id: int, measure_number: str | None) 
                 select(Measure).where(Measure.plan_id == plan_id, Measure.number == measure_number)
             ).all()
             if not found:
-                raise NotFound("measure", f"{measure_number} in plan {plan_id}")
+                raise NotFound("measure", f"{measure_number} в плане {plan_id}")
             if len(found) > 1:  # numbering restarts in each section of some plans
                 sections = ", ".join(m.key.rpartition("#")[0] or "—" for m in found)
                 raise MeasuresError(

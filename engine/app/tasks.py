@@ -35,6 +35,7 @@ def list_tasks(
         return query_tasks(
             session,
             workflow,
+            app.calendar,
             local_date(app.clock, app.config.timezone),
             state=state,
             person=who,

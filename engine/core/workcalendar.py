@@ -161,6 +161,17 @@ class WorkCalendar:
         """
         return day if self.is_working_day(day) else self.previous_working_day(day)
 
+    def effective_deadline(self, due: date) -> date:
+        """The day a deadline written as ``due`` really falls on: ``due`` itself on a
+        working day, else the last working day before it.
+
+        The one rule for a date written on a day off ("до 28 февраля" on a Sunday): the
+        work is due by the end of Friday 26 February. Reminders, "due today", overdue
+        counts, the digest's "срок подходит", ``measures tasks`` and the import review all
+        reckon with this date, and show the written one beside it.
+        """
+        return self.on_or_before(due)
+
     def working_days_between(self, a: date, b: date) -> int:
         """How many working days one steps from ``a`` to reach ``b`` (negative if ``b`` < ``a``).
 

@@ -62,7 +62,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -118,6 +118,9 @@ class EventDate:
 class Occurrence:
     start: date | None
     due: date
+    # The working day the due date really falls on (WorkCalendar.effective_deadline);
+    # set by occurrences(), not part of an occurrence's identity.
+    effective: date | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -1000,6 +1003,19 @@ def occurrences(
     continuous_cadence: Cadence = "quarterly",
 ) -> list[Occurrence]:
     """The concrete dated occurrences of a schedule in the plan's period (see module doc)."""
+    return [
+        replace(o, effective=calendar.effective_deadline(o.due))
+        for o in _occurrences(schedule, period, calendar, events, continuous_cadence)
+    ]
+
+
+def _occurrences(
+    schedule: Schedule,
+    period: tuple[date, date],
+    calendar: WorkCalendar,
+    events: Sequence[EventDate],
+    continuous_cadence: Cadence,
+) -> list[Occurrence]:
     start, end = period
     if schedule.kind in ("once", "window", "multiple"):
         return [Occurrence(w.start, w.due) for w in schedule.windows]
@@ -1064,7 +1080,15 @@ def schedule_json(schedule: Schedule, occurrences: Sequence[Occurrence]) -> dict
             }
         ),
         "occurrences": [
-            {"start": None if o.start is None else o.start.isoformat(), "due": o.due.isoformat()}
+            {
+                "start": None if o.start is None else o.start.isoformat(),
+                "due": o.due.isoformat(),
+                **(
+                    {"effective_due": o.effective.isoformat()}
+                    if o.effective is not None and o.effective != o.due
+                    else {}
+                ),
+            }
             for o in occurrences
         ],
         "problems": list(schedule.problems),
