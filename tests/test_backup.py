@@ -35,7 +35,7 @@ def test_backup_then_restore(app: App, tmp_path: Path) -> None:
     restore(app.engine, copy)
     assert _state(app, task.id) == "in_progress"
     with session_scope(app.engine) as session:
-        result = verify(session)
+        result = verify(session, app.workflow.initial)
     assert result.ok and result.checked == 1
     app.lifecycle.fire(app.engine, task.id, "report", "resp", comment="Готово снова")
     assert _state(app, task.id) == "reported"
@@ -54,7 +54,7 @@ def test_restore_refuses_what_is_not_a_backup(app: App, tmp_path: Path) -> None:
     with newer.begin() as connection:
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
     newer.dispose()
-    with pytest.raises(DatabaseError, match="newer release"):
+    with pytest.raises(DatabaseError, match="более новая версия"):
         restore(app.engine, tmp_path / "newer.db")
 
 

@@ -53,7 +53,7 @@ def loaded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database after init + the example directory and plan, made once per module."""
     folder = tmp_path_factory.mktemp("template")
     template = Cli(folder, f"sqlite:///{folder / 'data' / 'measures.db'}")
-    template("init")
+    template("init", "--simulation")
     template("people", "import", str(EXAMPLES / "people.csv"))
     template("schools", "import", str(EXAMPLES / "schools.csv"))
     template("events", "import", str(EXAMPLES / "events.csv"))
@@ -92,7 +92,11 @@ def test_every_command_has_help(cli: Cli) -> None:
 
 def test_commands_before_init_say_what_to_do(cli: Cli) -> None:
     result = cli("tasks", ok=False)
-    assert "run `measures init` first" in result.stderr
+    assert "сначала выполните `measures init`" in result.stderr
+    # Review finding: asking created an empty database (and its folder) first.
+    for command in (["tasks"], ["status"], ["run"], ["audit", "verify"]):
+        cli(*command, ok=False)
+    assert not (cli.folder / "data").exists()
 
 
 def test_init_imports_and_filters(loaded: Cli) -> None:
@@ -207,7 +211,7 @@ def test_broken_workflow_stops_commands(cli: Cli) -> None:
     config.write_text(
         config.read_text(encoding="utf-8") + '\n[workflows]\ndir = "flows"\n', encoding="utf-8"
     )
-    cli("init")
+    cli("init", "--simulation")
     result = cli("workflow", "show", ok=False)
     assert "measure.toml" in result.stderr and "missing key" in result.stderr
 
@@ -232,7 +236,7 @@ def test_unreadable_plans_import_nothing(loaded: Cli, tmp_path: Path) -> None:
 
 
 def test_dry_run_review_and_json(cli: Cli, tmp_path: Path) -> None:
-    cli("init")
+    cli("init", "--simulation")
     cli("people", "import", str(EXAMPLES / "people.csv"))
     review = cli("import", str(EXAMPLES / "plan.txt"), "--dry-run").stdout
     assert "Мероприятий: 9" in review and "в базу ничего не записано" in review
@@ -339,3 +343,25 @@ def test_ladder_set_refuses_an_ambiguous_measure_number(loaded: Cli, tmp_path: P
     loaded("import", str(plan))
     result = loaded("ladder", "set", "default", "--plan", "2", "--measure", "1", ok=False)
     assert "plan 2 has 2 measures numbered 1" in result.stderr
+
+
+def test_a_moved_clock_changes_only_a_simulation_database(cli: Cli) -> None:
+    # Review finding: `fire --now` wrote any moment into the audit log of a working
+    # database, around deputy windows.
+    cli("init")  # a working database
+    refused = cli("people", "import", str(EXAMPLES / "people.csv"), ok=False)
+    assert "--now / MEASURES_NOW: часы переведены на 25.11.2026 10:00" in refused.stderr
+    assert "measures init --simulation" in refused.stderr
+    real = dict(cli.env)
+    del real["MEASURES_NOW"]
+    cli.env, moved = real, cli.env
+    cli("people", "import", str(EXAMPLES / "people.csv"))
+    cli("import", str(EXAMPLES / "plan.txt"))
+    cli.env = moved
+    assert cli.json("tasks")  # reading at another moment is fine
+    assert "часы переведены" in cli("fire", "1", "start", "--as", "ivanova", ok=False).stderr
+    assert "часы переведены" in cli("sweep", ok=False).stderr
+    cli.env = real
+    assert "часы переведены" in cli("run", "--now", "2027-03-01T10:00", ok=False).stderr
+    cli("fire", "1", "start", "--as", "ivanova")  # the real clock: allowed
+    assert [h["event"] for h in cli.json("history", "1")] == ["start"]  # type: ignore[union-attr]

@@ -13,7 +13,7 @@ from tests.test_cli import MEASURES, Cli
 
 def test_run_sweeps_and_stops_on_sigterm(tmp_path: Path) -> None:
     cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}")
-    cli("init")
+    cli("init", "--simulation")
     del cli.env["MEASURES_NOW"]  # the option instead of the environment
     process = subprocess.Popen(
         [MEASURES, "run", "--now", "2027-03-01T10:00"],
@@ -40,7 +40,7 @@ def test_run_sweeps_and_stops_on_sigterm(tmp_path: Path) -> None:
 def test_run_refuses_an_uninitialised_database(tmp_path: Path) -> None:
     cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}")
     result = cli("run", ok=False)
-    assert "run `measures init` first" in result.stderr
+    assert "сначала выполните `measures init`" in result.stderr
 
 
 def _outcome(engine: object) -> tuple[set[tuple[int, str, bool]], list[tuple[int, str, int]]]:

@@ -14,7 +14,7 @@ from engine.core.errors import ConfigError, DatabaseError
 
 def test_migration_from_empty_database(db_url: str) -> None:
     engine = make_engine(db_url)
-    with pytest.raises(DatabaseError, match="run `measures init` first"):
+    with pytest.raises(DatabaseError, match="сначала выполните `measures init`"):
         check_schema(engine)
     assert upgrade(engine) == (None, head_revision())
     check_schema(engine)
@@ -49,9 +49,9 @@ def test_newer_database_is_refused(sqlite_engine: sa.Engine) -> None:
     with sqlite_engine.begin() as connection:
         connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     assert current_revision(sqlite_engine) == "9999"
-    with pytest.raises(DatabaseError, match="newer release"):
+    with pytest.raises(DatabaseError, match="более новая версия"):
         check_schema(sqlite_engine)
-    with pytest.raises(DatabaseError, match="newer release"):
+    with pytest.raises(DatabaseError, match="более новая версия"):
         upgrade(sqlite_engine)
 
 

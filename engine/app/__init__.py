@@ -14,9 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from engine.core.clock import Clock, clock_for
-from engine.core.db import check_schema, make_engine
-from engine.core.errors import ConfigError, WorkflowError
+from engine.core.clock import NOW_ENV, Clock, clock_for, moved_clock
+from engine.core.db import check_schema, make_engine, session_scope
+from engine.core.errors import ConfigError, MeasuresError, WorkflowError
 from engine.core.settings import Config, load_config
 from engine.core.workcalendar import WorkCalendar
 from engine.escalation.ladder import Ladder, load_ladders
@@ -30,9 +30,15 @@ from notifications import Mailer
 
 @dataclass
 class App:
+    """``moved_clock`` is set when the door took the time from ``--now`` or
+    ``$MEASURES_NOW``: then only a database marked as a simulation may be changed (see
+    :meth:`writable_engine`)."""
+
     config: Config
     clock: Clock
+    moved_clock: bool = False
     _checked: bool = field(default=False, repr=False)
+    _writable: bool = field(default=False, repr=False)
 
     @classmethod
     def load(cls, config_path: Path | None = None, now: str | None = None) -> App:
@@ -44,7 +50,7 @@ class App:
         if config.settings.log.level != "DEBUG":  # libraries' per-step chatter is DEBUG detail
             for name in ("alembic", "transitions", "apscheduler"):
                 logging.getLogger(name).setLevel(logging.WARNING)
-        return cls(config, clock_for(now, config.timezone))
+        return cls(config, clock_for(now, config.timezone), moved_clock=moved_clock(now))
 
     @cached_property
     def engine(self) -> Engine:
@@ -56,6 +62,32 @@ class App:
             check_schema(self.engine)
             self._checked = True
         return self.engine
+
+    def writable_engine(self) -> Engine:
+        """The engine for a command that changes data.
+
+        At a moved clock (``--now``) a change would be stamped with a moment that never
+        happened — an audit row "made" inside a deputy's period, a letter "sent" next
+        month. That is what simulations and tests want and what a working database must
+        never get, so it is allowed only on a database made with ``measures init
+        --simulation``.
+        """
+        engine = self.ready_engine()
+        if self.moved_clock and not self._writable:
+            from engine.core.flags import SIMULATION, get_flag
+
+            with session_scope(engine) as session:
+                simulated = get_flag(session, SIMULATION) is not None
+            if not simulated:
+                moment = self.clock.now().astimezone(self.config.timezone)
+                raise MeasuresError(
+                    f"--now / {NOW_ENV}: часы переведены на {moment:%d.%m.%Y %H:%M}, а база "
+                    "данных рабочая: команда, которая что-то меняет, записала бы "
+                    "ненастоящее время. Уберите --now или работайте с учебной базой "
+                    "(measures init --simulation)."
+                )
+            self._writable = True
+        return engine
 
     @cached_property
     def workflow(self) -> WorkflowDef:
@@ -131,7 +163,7 @@ class App:
         used = self.mailer() if mailer is None else mailer
         try:
             return await deliver(
-                self.ready_engine(),
+                self.writable_engine(),
                 used,
                 self.clock,
                 self.hours,

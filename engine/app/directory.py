@@ -17,13 +17,13 @@ from engine.plans.importing import reexpand_events
 
 def people(app: App, path: Path) -> PeopleSummary:
     """Add or update persons from a directory CSV, in one transaction."""
-    with session_scope(app.ready_engine()) as session:
+    with session_scope(app.writable_engine()) as session:
         return import_people(session, path)
 
 
 def schools(app: App, path: Path) -> SchoolsSummary:
     """Add or update schools with their heads, aliases and risk flags."""
-    with session_scope(app.ready_engine()) as session:
+    with session_scope(app.writable_engine()) as session:
         return import_schools(session, path)
 
 
@@ -35,7 +35,7 @@ class CalendarImport:
 
 def assessment_calendar(app: App, path: Path) -> CalendarImport:
     """Replace the assessment calendar; event-bound tasks move with it, in one transaction."""
-    with session_scope(app.ready_engine()) as session:
+    with session_scope(app.writable_engine()) as session:
         summary = import_events(session, path)
         changes = reexpand_events(
             session,

@@ -14,6 +14,7 @@ from sqlmodel import col, func, select
 from engine.app import App
 from engine.core import backup as backups
 from engine.core.db import session_scope, upgrade
+from engine.core.flags import SIMULATION, get_flag, set_flag
 from engine.core.models import DaemonState, OutboxMessage
 from engine.escalation.digests import enqueue_digests
 from engine.escalation.outbox import DeliveryResult
@@ -24,10 +25,24 @@ from engine.lifecycle.audit import VerifyResult
 from engine.lifecycle.audit import verify as verify_chain
 
 
-def init(app: App) -> tuple[str | None, str]:
-    """Create or upgrade the database (schema before, after); make the secret key."""
+def init(app: App, *, simulation: bool = False) -> tuple[str | None, str]:
+    """Create or upgrade the database (schema before, after); make the secret key.
+
+    ``simulation`` marks the database as a test or demonstration copy, on which commands
+    may change data at a moved clock (``--now``); the mark cannot be removed.
+    """
     app.config.secret_key()  # generated on first start, kept in the data folder
-    return upgrade(app.engine)
+    versions = upgrade(app.engine)
+    if simulation:
+        with session_scope(app.engine) as session:
+            set_flag(session, SIMULATION, "measures init --simulation", app.clock.now())
+            session.commit()
+    return versions
+
+
+def is_simulation(app: App) -> bool:
+    with session_scope(app.ready_engine()) as session:
+        return get_flag(session, SIMULATION) is not None
 
 
 @dataclass(frozen=True)
@@ -39,17 +54,17 @@ class SweepOnce:
 
 def take_due_steps(app: App, stop: threading.Event | None = None) -> SweepResult:
     """The sweep: every ladder step due now, taken once, its letters queued."""
-    return sweep(app.ready_engine(), app.escalator, app.clock, stop=stop)
+    return sweep(app.writable_engine(), app.escalator, app.clock, stop=stop)
 
 
 def queue_digests(app: App) -> int:
     """Today's daily digests and the weekly summary, queued once; how many were queued."""
-    return enqueue_digests(app.ready_engine(), app.escalator, app.clock)
+    return enqueue_digests(app.writable_engine(), app.escalator, app.clock)
 
 
 def record_daemon(app: App, value: dict[str, object]) -> None:
     """Tell ``measures status`` what this daemon process is doing."""
-    record_state(app.engine, "daemon", app.clock.now(), value)
+    record_state(app.writable_engine(), "daemon", app.clock.now(), value)
 
 
 def sweep_once(app: App, *, send: bool) -> SweepOnce:

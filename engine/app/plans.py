@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlmodel import select
 
 from engine.app import App
+from engine.app.calendar import remember_calendar
 from engine.core.clock import local_date
 from engine.core.db import session_scope
 from engine.core.errors import MeasuresError, NotFound
@@ -33,7 +34,8 @@ def import_plan(app: App, path: Path, *, dry_run: bool) -> PlanImport:
     """Read a plan document, review it and, unless ``dry_run``, commit it in one transaction."""
     document = read_document(path)
     raw = path.read_bytes()
-    with session_scope(app.ready_engine()) as session:
+    engine = app.ready_engine() if dry_run else app.writable_engine()
+    with session_scope(engine) as session:
         result = review(
             session,
             document,
@@ -46,6 +48,9 @@ def import_plan(app: App, path: Path, *, dry_run: bool) -> PlanImport:
         outcome = (
             None if dry_run else commit(session, result, app.workflow.initial, app.clock.now())
         )
+        if outcome is not None:  # the first plan's dates fix the calendar they follow
+            remember_calendar(app, session, only_if_unset=True)
+            session.commit()
     return PlanImport(result, outcome)
 
 
@@ -71,7 +76,7 @@ def set_ladder(app: App, ladder: str, plan_id: int, measure_number: str | None) 
     """Choose the escalation ladder of a plan, or of one of its measures (by number)."""
     if ladder not in app.ladders:
         raise MeasuresError(f"unknown ladder {ladder!r}; ladders are {', '.join(app.ladders)}")
-    with session_scope(app.ready_engine()) as session:
+    with session_scope(app.writable_engine()) as session:
         plan = session.get(Plan, plan_id)
         if plan is None:
             raise NotFound("plan", plan_id)

@@ -56,7 +56,7 @@ def fire(
 ) -> Fired:
     """Fire one event as a person; refused with the reason (TransitionRefused) if not allowed."""
     return app.lifecycle.fire(
-        app.ready_engine(),
+        app.writable_engine(),
         task_id,
         event,
         actor,

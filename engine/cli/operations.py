@@ -29,7 +29,8 @@ def run(
     state = state_of(ctx)
     if now is not None:
         state.clock = clock_for(now, state.config.timezone)
-    state.ready_engine()
+        state.moved_clock = True
+    state.writable_engine()  # a moved clock only on a simulation database
     _ = state.escalator  # refuse broken workflow or ladder files before starting
     run_daemon(state)
 

@@ -21,12 +21,22 @@ app.add_typer(config_app, name="config")
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
+def init(
+    ctx: typer.Context,
+    simulation: Annotated[
+        bool,
+        typer.Option(
+            "--simulation",
+            help="Учебная база: разрешить изменения при переведённых часах (--now). "
+            "Для рабочей базы не указывать.",
+        ),
+    ] = False,
+) -> None:
     """Create the database, or upgrade it to this version's schema. Safe to repeat."""
     from engine.app.operations import init as set_up
 
     state = state_of(ctx)
-    before, after = set_up(state)
+    before, after = set_up(state, simulation=simulation)
     url = state.engine.url.render_as_string(hide_password=True)
     if before == after:
         out.print(f"Database {url} is up to date (schema {after}).")

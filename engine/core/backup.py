@@ -65,6 +65,7 @@ def restore(engine: Engine, source: Path) -> None:
         candidate.dispose()
     engine.dispose()
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(source) as backup_db, sqlite3.connect(target) as live:
             backup_db.backup(live)
     except (OSError, sqlite3.Error) as exc:

@@ -73,6 +73,11 @@ def clock_for(now: str | None, zone: ZoneInfo) -> Clock:
     return FixedClock(parse_now(text, zone)) if text else SystemClock()
 
 
+def moved_clock(now: str | None) -> bool:
+    """Whether ``--now`` or ``$MEASURES_NOW`` moves the clock (see App.writable_engine)."""
+    return bool(now or os.environ.get(NOW_ENV))
+
+
 def local_date(clock: Clock, zone: ZoneInfo) -> date:
     """Today's date in the committee's time zone."""
     return clock.now().astimezone(zone).date()
