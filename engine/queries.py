@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from engine.core.models import AuditEvent, Measure, Person, Plan, Task
+from engine.core.models import AuditEvent, Measure, Person, Plan, School, Task, pk
 from engine.core.workcalendar import WorkCalendar
 from engine.lifecycle.workflow import WorkflowDef
 
@@ -31,6 +31,9 @@ class TaskRow:
     version: int
     overdue: bool
     detached: bool = False  # removed from its document, kept for its history
+    undated: str | None = None  # why there is no due date (see undated_reason)
+    school: str | None = None
+    responsible_name: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -60,9 +63,10 @@ def list_tasks(
     responsible = aliased(Person)
     supervisor = aliased(Person)
     query = (
-        sa.select(Task, Measure, Plan, responsible, supervisor)
+        sa.select(Task, Measure, Plan, responsible, supervisor, School)
         .join(Measure, col(Measure.id) == Task.measure_id)
         .join(Plan, col(Plan.id) == Measure.plan_id)
+        .outerjoin(School, col(School.id) == Task.school_id)
         .outerjoin(responsible, col(responsible.id) == Task.responsible_id)
         .outerjoin(supervisor, col(supervisor.id) == Task.supervisor_id)
         .order_by(col(Task.due_date).asc().nulls_last(), col(Task.id))
@@ -82,7 +86,7 @@ def list_tasks(
             col(Task.detached_at).is_(None),
         )
     rows = []
-    for task, measure, plan, resp, sup in session.execute(query):
+    for task, measure, plan, resp, sup, school in session.execute(query):
         assert task.id is not None and plan.id is not None
         effective = None if task.due_date is None else calendar.effective_deadline(task.due_date)
         rows.append(
@@ -106,6 +110,9 @@ def list_tasks(
                     and task.detached_at is None
                 ),
                 detached=task.detached_at is not None,
+                undated=undated_reason(measure.schedule) if task.due_date is None else None,
+                school=school.short_name or school.name if school else None,
+                responsible_name=resp.name if resp else None,
             )
         )
     return rows
@@ -122,3 +129,76 @@ def history(session: Session, task_id: int) -> list[tuple[AuditEvent, Person, Pe
         .order_by(col(AuditEvent.seq))
     )
     return [(row, actor, behalf) for row, actor, behalf in session.exec(query)]
+
+
+@dataclass(frozen=True)
+class Attention:
+    """An open task nobody will be reminded about until a person fixes it."""
+
+    task_id: int
+    plan_id: int
+    plan_title: str
+    measure_number: str
+    title: str
+    reasons: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self) | {"reasons": list(self.reasons)}
+
+
+def undated_reason(schedule: dict[str, Any]) -> str:
+    """Why a task has no due date, for a person: what to do about it."""
+    kind = schedule.get("kind")
+    if kind == "event":
+        event = schedule.get("event") or {}
+        kinds = ", ".join(event.get("kinds") or []) or "оценочных процедур"
+        return f"нет даты: в календаре нет событий ({kinds}) в периоде плана"
+    if kind == "unscheduled":
+        return "срок не распознан: задайте его вручную"
+    return "срок не задан"
+
+
+def needs_attention(
+    session: Session, workflow: WorkflowDef, limit: int = 50
+) -> tuple[int, list[Attention]]:
+    """Open tasks without a responsible or without a due date (how many, the first ones).
+
+    Measures «по мере необходимости» have no dates by nature and are listed only when
+    they lack a responsible. Reads only such tasks (both columns are indexed), not every
+    open task.
+    """
+    query = (
+        select(Task, Measure, Plan)
+        .join(Measure, col(Measure.id) == Task.measure_id)
+        .join(Plan, col(Plan.id) == Measure.plan_id)
+        .where(
+            col(Task.state).in_(workflow.owing),
+            col(Task.detached_at).is_(None),
+            col(Plan.archived_at).is_(None),
+            col(Task.responsible_id).is_(None) | col(Task.due_date).is_(None),
+        )
+        .order_by(col(Plan.id), col(Measure.position), col(Task.id))
+    )
+    found: list[Attention] = []
+    count = 0
+    for task, measure, plan in session.exec(query):
+        reasons = []
+        if task.responsible_id is None:
+            reasons.append("нет ответственного")
+        if task.due_date is None and measure.schedule.get("kind") != "on_demand":
+            reasons.append(undated_reason(measure.schedule))
+        if not reasons:
+            continue
+        count += 1
+        if len(found) < limit:
+            found.append(
+                Attention(
+                    pk(task),
+                    pk(plan),
+                    plan.title,
+                    measure.number,
+                    measure.title,
+                    tuple(reasons),
+                )
+            )
+    return count, found

@@ -20,7 +20,7 @@ from notifications.mailers import (
     build_message,
     make_message_id,
 )
-from notifications.messages import Digest, DigestLine, TaskNotice
+from notifications.messages import AttentionLine, Digest, DigestLine, TaskNotice
 from notifications.render import (
     DIGEST_TEMPLATES,
     NOTICE_TEMPLATES,
@@ -38,6 +38,7 @@ __all__ = [
     "NOTICE_TEMPLATES",
     "TEMPLATES",
     "TRANSIENT_ERRORS",
+    "AttentionLine",
     "Digest",
     "DigestLine",
     "MailError",

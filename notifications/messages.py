@@ -94,6 +94,21 @@ class DigestLine:
 
 
 @dataclass(frozen=True)
+class AttentionLine:
+    """An open task nobody is reminded about (no responsible, no date): for the admin."""
+
+    task_id: int
+    plan_title: str
+    measure_number: str
+    measure_title: str
+    reason: str
+    url: str
+
+    def __post_init__(self) -> None:
+        _check_url(f"task {self.task_id}", self.url)
+
+
+@dataclass(frozen=True)
 class Digest:
     """A periodic summary for one person, covering ``start``..``end`` (one day: equal).
 
@@ -111,6 +126,8 @@ class Digest:
     awaiting_verification: tuple[DigestLine, ...] = ()
     completed: tuple[DigestLine, ...] = ()
     links: Mapping[str, str] = field(default_factory=dict)
+    attention: tuple[AttentionLine, ...] = ()  # the admin's: tasks that need a person
+    attention_count: int = 0  # all of them; ``attention`` lists the first ones
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -120,4 +137,10 @@ class Digest:
     @property
     def is_empty(self) -> bool:
         """True when there is nothing to tell; the daemon should not send such a digest."""
-        return not (self.overdue or self.due_soon or self.awaiting_verification or self.completed)
+        return not (
+            self.overdue
+            or self.due_soon
+            or self.awaiting_verification
+            or self.completed
+            or self.attention
+        )

@@ -31,10 +31,19 @@ def test_run_sweeps_and_stops_on_sigterm(tmp_path: Path) -> None:
         if "sweep:" in line:
             break
     assert any("sweep: 0 task(s), 0 step(s) taken" in line for line in lines), lines
+    # Review finding: a second daemon started without a word and `status` then reported
+    # the wrong one. On SQLite the second refuses; `status` names the first.
+    second = cli("run", "--now", "2027-03-01T10:00", ok=False)
+    assert f"уже работает демон (pid {process.pid} на " in second.stderr
+    daemons = cli.json("status")["daemons"]  # type: ignore[index]
+    assert [(d["pid"], d["state"]) for d in daemons] == [(process.pid, "running")]
+    assert f"Демон: pid {process.pid} на " in cli("status").stdout
     process.send_signal(signal.SIGTERM)
     rest = process.communicate(timeout=30)[1]
     assert process.returncode == 0
     assert "daemon stopped" in rest and "Traceback" not in rest
+    assert cli.json("status")["daemons"] == []  # type: ignore[index]
+    assert "Демон: не запущен." in cli("status").stdout
 
 
 def test_run_refuses_an_uninitialised_database(tmp_path: Path) -> None:

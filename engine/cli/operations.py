@@ -96,24 +96,93 @@ def simulate(
 @app.command()
 def status(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Вывод для программ (JSON).")] = False,
 ) -> None:
-    """The daemon's last sweep and delivery, the outbox queue and its failures."""
-    from engine.app.operations import status as installation_status
+    """Демоны, их последние задания, очередь писем, сбои и задачи, требующие внимания."""
+    from datetime import datetime
 
-    data = installation_status(state_of(ctx))
-    jobs, queue, failures = data["jobs"], data["outbox"], data["recent_failures"]
+    from engine.app.operations import status as installation_status
+    from engine.core.words import TASKS, count_ru
+
+    state = state_of(ctx)
+    zone = state.config.timezone
+    data = installation_status(state)
     if as_json:
         print_json(data)
         return
-    for name in ("daemon", "sweep", "delivery"):
-        value = jobs.get(name)
+
+    def when(iso: str) -> str:
+        return f"{datetime.fromisoformat(iso).astimezone(zone):%d.%m.%Y %H:%M}"
+
+    if not data["daemons"]:
+        out.print("Демон: не запущен.")
+    for daemon in data["daemons"]:
+        silent = f", не отвечает с {when(daemon['seen_at'])}" if daemon["silent"] else ""
+        label = _DAEMON_STATES.get(daemon["state"], daemon["state"])
         out.print(
-            f"{name}: " + (", ".join(f"{k}={v}" for k, v in value.items()) if value else "never")
+            f"Демон: pid {daemon['pid']} на {daemon['host']}, {label}, "
+            f"запущен {when(daemon['started_at'])}{silent}."
         )
-    out.print("outbox: " + (", ".join(f"{k}={v}" for k, v in sorted(queue.items())) or "empty"))
-    for failure in failures:
-        err.print(Text(f"failed #{failure['id']} to {failure['to']}: {failure['error']}"))
+    sweep_job, delivery = data["jobs"].get("sweep"), data["jobs"].get("delivery")
+    out.print(
+        f"Последний обход: {when(sweep_job['at'])}, шагов {sweep_job['steps']}, писем в "
+        f"очередь {sweep_job['messages']}."
+        if sweep_job
+        else "Обходов ещё не было."
+    )
+    out.print(
+        f"Последняя отправка: {when(delivery['at'])}, отправлено {delivery['sent']}, "
+        f"ошибок {delivery['failed']}."
+        if delivery
+        else "Отправок ещё не было."
+    )
+    queue = data["outbox"]
+    if queue:
+        out.print(
+            "Письма: "
+            + ", ".join(f"{_OUTBOX_STATES.get(k, k)} — {v}" for k, v in sorted(queue.items()))
+            + "."
+        )
+    else:
+        out.print("Писем нет.")
+    for failure in data["recent_failures"]:
+        err.print(
+            Text(f"Не доставлено письмо {failure['id']} для {failure['to']}: {failure['error']}")
+        )
+    if data["calendar_changed"]:
+        err.print(
+            Text(
+                "Производственный календарь изменился после расчёта сроков: "
+                "measures calendar redate --dry-run покажет, какие сроки сдвинутся.",
+                style="red",
+            )
+        )
+    attention = data["attention"]
+    if attention["count"]:
+        out.print(
+            f"Требуют внимания: {count_ru(attention['count'], *TASKS)} "
+            "(по ним не будет напоминаний)."
+        )
+        for item in attention["tasks"]:
+            out.print(
+                f"  задача {item['task_id']}, план {item['plan_id']}, мероприятие "
+                f"{item['measure_number']}: {'; '.join(item['reasons'])}"
+            )
+
+
+_DAEMON_STATES = {
+    "starting": "запускается",
+    "running": "работает",
+    "stopping": "останавливается",
+    "stopped": "остановлен",
+}
+_OUTBOX_STATES = {
+    "pending": "ждут отправки",
+    "sending": "отправляются",
+    "sent": "отправлено",
+    "failed": "не доставлено",
+    "dropped": "устарели и не отправлены",
+}
 
 
 @ladder_app.command("show")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Engine
@@ -24,7 +25,8 @@ from engine.core.db import session_scope
 from engine.core.models import AuditEvent, Measure, OutboxMessage, Person, Plan, School, Task, pk
 from engine.core.workcalendar import WorkCalendar
 from engine.escalation.sweep import Escalator, queue_message
-from notifications import Digest, DigestLine
+from engine.queries import needs_attention
+from notifications import AttentionLine, Digest, DigestLine
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,22 @@ def _line(
         url=f"{esc.base_url}/tasks/{pk(task)}",
         target=school.name if school else "",
         working_days=max(days, 0),
+    )
+
+
+def _attention(session: Session, esc: Escalator) -> tuple[int, tuple[AttentionLine, ...]]:
+    """Open tasks without a responsible or a date, for the admins' digest."""
+    count, found = needs_attention(session, esc.workflow, limit=50)
+    return count, tuple(
+        AttentionLine(
+            task_id=a.task_id,
+            plan_title=a.plan_title,
+            measure_number=a.measure_number,
+            measure_title=a.title,
+            reason="; ".join(a.reasons),
+            url=f"{esc.base_url}/tasks/{a.task_id}",
+        )
+        for a in found
     )
 
 
@@ -166,10 +184,19 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
                     everything["awaiting_verification"].append(line)
                     if task.supervisor_id is not None:
                         groups[task.supervisor_id]["awaiting_verification"].append(line)
-            recipients = select(Person).where(col(Person.id).in_(list(groups)), Person.active)
+            count, attention = _attention(session, esc)
+            admins = {
+                pk(p)
+                for p in session.exec(select(Person).where(Person.active))
+                if "admin" in p.roles
+            }
+            wanted = set(groups) | (admins if attention else set())
+            recipients = select(Person).where(col(Person.id).in_(sorted(wanted)), Person.active)
             for person in session.exec(recipients):
                 lines = groups[pk(person)]
                 digest = _digest(esc, person, today, today, lines)
+                if pk(person) in admins:
+                    digest = replace(digest, attention=attention, attention_count=count)
                 queued += _enqueue(
                     session,
                     esc,

@@ -20,7 +20,6 @@ from engine.core.models import AuditEvent, EscalationStep, Measure, OutboxMessag
 from engine.plans.resolve import Directory, Resolution
 from engine.plans.schedule import Occurrence
 
-
 #: Task.set_by_hand names → the columns a re-import or re-dating leaves alone.
 HAND_SET_FIELDS: dict[str, tuple[str, ...]] = {
     "dates": ("start_date", "due_date"),

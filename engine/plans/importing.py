@@ -26,7 +26,14 @@ from engine.core.workcalendar import WorkCalendar
 from engine.plans.expand import DesiredTask, TaskChanges, desired_tasks, sync_tasks
 from engine.plans.readers.document import SourceDocument, SourceRow
 from engine.plans.resolve import Directory, normalise, resolve
-from engine.plans.schedule import Cadence, EventDate, occurrences, parse_deadline, schedule_json
+from engine.plans.schedule import (
+    Cadence,
+    EventDate,
+    missing_events,
+    occurrences,
+    parse_deadline,
+    schedule_json,
+)
 
 #: Fields of a measure compared when an edited document is imported again.
 _COMPARED = (
@@ -224,6 +231,9 @@ def review(
         schedule = parse_deadline(row.deadline, period)
         dated = occurrences(schedule, period, calendar, events, continuous_cadence)
         own: list[str] = list(schedule.problems)
+        waiting = missing_events(schedule, dated)
+        if waiting:
+            own.append(waiting)
         who = resolve(row.responsible, directory, doc.abbreviations, _headings(doc, row.section))
         own.extend(f"Ответственный «{text}» не найден в справочнике." for text in who.unresolved)
         if not row.responsible.strip():

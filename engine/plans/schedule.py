@@ -1065,6 +1065,18 @@ def _event_occurrences(
     return result
 
 
+def missing_events(schedule: Schedule, dated: Sequence[Occurrence]) -> str | None:
+    """The problem of an event-bound deadline whose events are not in the calendar yet."""
+    if schedule.kind != "event" or schedule.event is None or dated:
+        return None
+    kinds = ", ".join(schedule.event.kinds) or "оценочных процедур"
+    return (
+        f"В календаре оценочных процедур нет событий ({kinds}) в периоде плана: задача "
+        "создана без даты и не будет напоминаться, пока календарь не загружен "
+        "(measures events import)."
+    )
+
+
 def schedule_json(schedule: Schedule, occurrences: Sequence[Occurrence]) -> dict[str, Any]:
     """What ``measures schedule explain --json`` prints."""
     return {
