@@ -33,5 +33,5 @@ def main() -> None:
     try:
         app()
     except MeasuresError as exc:
-        err.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
+        err.print(Text("ошибка: ", style="bold red") + Text(str(exc)), highlight=False)
         sys.exit(1)

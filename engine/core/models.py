@@ -24,23 +24,29 @@ def pk(row: SQLModel) -> int:
     return value
 
 
-def upsert_by_key(session: Session, model: type[_Row], fields: dict[str, Any]) -> tuple[_Row, bool]:
+def upsert_by_key(
+    session: Session, model: type[_Row], fields: dict[str, Any]
+) -> tuple[_Row, bool | None]:
     """Insert or update the row whose ``key`` is ``fields["key"]``; flushed, with its id.
 
     Directory files are re-imported as a whole; rows are matched by their human key.
-    Returns the row and whether it was created.
+    Returns the row and True (created), False (changed) or None (already so): a file
+    imported again reports no changes.
     """
     key_column = cast(Any, model).key  # every model passed here has a unique ``key``
     row = session.exec(select(model).where(key_column == fields["key"])).first()
-    created = row is None
     if row is None:
         row = model.model_validate(fields)
+        status: bool | None = True
     else:
+        status = None
         for name, value in fields.items():
-            setattr(row, name, value)
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                status = False
     session.add(row)
     session.flush()
-    return row, created
+    return row, status
 
 
 class Person(SQLModel, table=True):

@@ -56,3 +56,12 @@ def not_found(kind: str, ident: object) -> str:
     """«задача 5 не найдена», «план 7 не найден», «мероприятие 9 в плане 1 не найдено»."""
     noun, gender = KINDS.get(kind, (kind, "m"))
     return f"{noun} {ident!s} {_NOT_FOUND[gender]}"
+
+
+#: Workflow roles (workflows/measure.toml) as a sentence names them.
+ROLE_NAMES = {
+    "responsible": "ответственный исполнитель",
+    "supervisor": "контролирующее лицо",
+    "head": "председатель комитета",
+    "admin": "администратор",
+}

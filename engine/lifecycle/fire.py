@@ -30,18 +30,12 @@ from engine.core.clock import Clock, local_date
 from engine.core.db import session_scope
 from engine.core.errors import Conflict, DatabaseError, NotFound, TransitionRefused
 from engine.core.models import AuditEvent, Person, Task, pk
+from engine.core.words import ROLE_NAMES
 from engine.directory.people import acts_for, find_person
 from engine.lifecycle import audit
 from engine.lifecycle.workflow import EventDef, WorkflowDef, build_machine
 
 log = logging.getLogger(__name__)
-
-_ROLE_NAMES = {
-    "responsible": "ответственный исполнитель",
-    "supervisor": "контролирующее лицо",
-    "head": "председатель комитета",
-    "admin": "администратор",
-}
 
 
 @dataclass(frozen=True)
@@ -107,7 +101,7 @@ class Lifecycle:
         held = self.roles_held(session, actor, task)
         matching = [role for role in event.roles if role in held]
         if not matching:
-            needed = " или ".join(_ROLE_NAMES[r] for r in event.roles)
+            needed = " или ".join(ROLE_NAMES[r] for r in event.roles)
             raise TransitionRefused(
                 f"{actor.name} ({actor.key}) не может выполнить «{event.label}» ({event.name}) "
                 f"по задаче {task.id}: это вправе {needed}."
