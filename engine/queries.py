@@ -119,13 +119,28 @@ def list_tasks(
 
 
 def history(session: Session, task_id: int) -> list[tuple[AuditEvent, Person, Person | None]]:
-    """The task's audit rows, oldest first, with actor and the person they stood in for."""
+    """The task's audit rows, oldest first, with actor and the person they stood in for —
+    and the clerk's changes to its measure or plan, which changed the task too."""
     principal = aliased(Person)
+    task = session.get(Task, task_id)
+    measure = session.get(Measure, task.measure_id) if task else None
+    about = col(AuditEvent.task_id) == task_id
+    if measure is not None:
+        about = about | (
+            col(AuditEvent.task_id).is_(None)
+            & (
+                (col(AuditEvent.measure_id) == measure.id)
+                | (
+                    col(AuditEvent.measure_id).is_(None)
+                    & (col(AuditEvent.plan_id) == measure.plan_id)
+                )
+            )
+        )
     query = (
         select(AuditEvent, Person, principal)
         .join(Person, col(Person.id) == AuditEvent.actor_id)
         .outerjoin(principal, col(principal.id) == AuditEvent.on_behalf_of_id)
-        .where(AuditEvent.task_id == task_id)
+        .where(about)
         .order_by(col(AuditEvent.seq))
     )
     return [(row, actor, behalf) for row, actor, behalf in session.exec(query)]

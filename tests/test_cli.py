@@ -115,7 +115,7 @@ def test_init_imports_and_filters(loaded: Cli) -> None:
     assert {r["supervisor"] for r in rows} == {"petrova"}  # the plan's controller
     assert loaded.json("tasks", "--plan", "2") == []
     table = loaded("tasks").stdout
-    assert "Запланировано" in table and "33 task(s)." in table
+    assert "Запланировано" in table and "33 задачи, просрочено: 7." in table
 
 
 def test_fire_history_and_audit(loaded: Cli) -> None:
@@ -147,7 +147,7 @@ def test_fire_history_and_audit(loaded: Cli) -> None:
     ]
     assert history[1]["evidence"] == ["docs/12.pdf"]  # type: ignore[index]
     assert history[1]["at"].startswith("2026-12-22T08:00")  # type: ignore[index]
-    assert "Audit log intact: 3 row(s)" in loaded("audit", "verify").stdout
+    assert "Журнал цел: проверено 3 записи" in loaded("audit", "verify").stdout
 
 
 def test_audit_verify_fails_on_tampering(loaded: Cli, tmp_path: Path) -> None:
@@ -169,18 +169,24 @@ def test_audit_verify_fails_on_tampering(loaded: Cli, tmp_path: Path) -> None:
         (["fire", "1", "report", "--as", "petrova", "--comment", "x"], "недоступно"),
         (["fire", "1", "start", "--as", "petrova"], "не может выполнить"),
         (["fire", "1", "start", "--as", "ivanova", "--version", "7"], "изменилась"),
-        (["tasks", "--state", "done"], "unknown state 'done'"),
+        (["tasks", "--state", "done"], "нет состояния 'done'"),
         (["tasks", "--person", "nobody"], "сотрудник nobody не найден"),
         (["history", "42"], "задача 42 не найдена"),
         (["import", "missing.csv"], "missing.csv: file not found"),
         (["people", "import", "missing.csv"], "missing.csv: файл не найден"),
-        (["--now", "завтра", "tasks"], "--now / MEASURES_NOW: expected an ISO date"),
-        (["--now", "0001-01-01", "tasks"], "outside the years 1900–2200"),
+        (["--now", "завтра", "tasks"], "--now / MEASURES_NOW: ожидается дата или дата-время ISO"),
+        (["--now", "0001-01-01", "tasks"], "вне 1900–2200 годов"),
         (["fire", "99999999999999999999", "start", "--as", "ivanova"], "Invalid value"),
         (["history", "0"], "Invalid value"),
-        (["simulate", "--from", "2026-01-01", "--to", "9999-12-31"], "outside the years"),
-        (["simulate", "--from", "2026-02-01", "--to", "2026-01-01"], "ends (2026-01-01) before"),
-        (["schedule", "explain", "Май", "--period", "2027-08-31:2026-09-01"], "before it starts"),
+        (["simulate", "--from", "2026-01-01", "--to", "9999-12-31"], "вне 1900–2200 годов"),
+        (
+            ["simulate", "--from", "2026-02-01", "--to", "2026-01-01"],
+            "кончается (2026-01-01) раньше",
+        ),
+        (
+            ["schedule", "explain", "Май", "--period", "2027-08-31:2026-09-01"],
+            "раньше, чем начинается",
+        ),
         (["people", "import", "."], "это папка, а нужен файл CSV"),
         (["backup", "/proc/nope/backup.db"], "cannot write the backup there"),
         (["ladder", "set", "default", "--plan", "7"], "план 7 не найден"),
@@ -288,7 +294,7 @@ def test_schedule_explain(cli: Cli) -> None:
     )
     assert "через 3 рабочих дня после процедуры" in after.stdout
     bad = cli("schedule", "explain", "x", "--period", "2022-09-01", ok=False)
-    assert "--period: expected YYYY-MM-DD:YYYY-MM-DD" in bad.stderr
+    assert "--period: ожидается ГГГГ-ММ-ДД:ГГГГ-ММ-ДД" in bad.stderr
 
 
 def test_simulate_sweep_and_status(loaded: Cli) -> None:
@@ -309,21 +315,21 @@ def test_simulate_sweep_and_status(loaded: Cli) -> None:
     again = loaded("sweep").stdout
     assert "Шагов выполнено: 0" in again
     bad = loaded("simulate", "--from", "вчера", "--to", "2026-12-01", ok=False)
-    assert "--from/--to: expected a date YYYY-MM-DD, got 'вчера'" in bad.stderr
+    assert "--from/--to: ожидается дата ГГГГ-ММ-ДД, а не 'вчера'" in bad.stderr
 
 
 def test_ladder_show_and_set(loaded: Cli) -> None:
     shown = loaded("ladder", "show").stdout
     assert "escalate_head" in shown and "continuous" in shown
     assert (
-        "plan 1: ladder continuous" in loaded("ladder", "set", "continuous", "--plan", "1").stdout
+        "план 1: лестница continuous" in loaded("ladder", "set", "continuous", "--plan", "1").stdout
     )
     assert (
-        "measure 8 of plan 1"
+        "мероприятие 8 плана 1"
         in loaded("ladder", "set", "default", "--plan", "1", "--measure", "8").stdout
     )
     bad = loaded("ladder", "set", "gentle", "--plan", "1", ok=False)
-    assert "unknown ladder 'gentle'; ladders are default, continuous" in bad.stderr
+    assert "нет лестницы 'gentle'; есть: default, continuous" in bad.stderr
     missing = loaded("ladder", "set", "default", "--plan", "1", "--measure", "99", ok=False)
     assert "мероприятие 99 в плане 1 не найдено" in missing.stderr
 
@@ -342,7 +348,7 @@ def test_ladder_set_refuses_an_ambiguous_measure_number(loaded: Cli, tmp_path: P
     )
     loaded("import", str(plan))
     result = loaded("ladder", "set", "default", "--plan", "2", "--measure", "1", ok=False)
-    assert "plan 2 has 2 measures numbered 1" in result.stderr
+    assert "в плане 2 2 мероприятия с номером 1" in result.stderr
 
 
 def test_a_moved_clock_changes_only_a_simulation_database(cli: Cli) -> None:

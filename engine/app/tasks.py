@@ -27,9 +27,7 @@ def list_tasks(
     """Tasks by due date; ``person`` (key or email) is responsible or supervisor."""
     workflow = app.workflow
     if state and state not in workflow.states:
-        raise MeasuresError(
-            f"--state: unknown state {state!r}; states are {', '.join(workflow.states)}"
-        )
+        raise MeasuresError(f"--state: нет состояния {state!r}; есть: {', '.join(workflow.states)}")
     with session_scope(app.ready_engine()) as session:
         who = find_person(session, person) if person else None
         return query_tasks(

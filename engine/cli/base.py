@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -115,7 +116,7 @@ def print_json(data: Any) -> None:
 
 def table(*headers: str) -> Table:
     """A table that wraps its cells to the terminal's width (80 columns are enough)."""
-    shown = Table(*headers, show_lines=False, pad_edge=False, collapse_padding=True)
+    shown = Table(*headers, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for column in shown.columns:
         column.overflow = "fold"
     return shown

@@ -155,11 +155,14 @@ def people_list(ctx: typer.Context, as_json: AsJson = False) -> None:
     if as_json:
         print_json([asdict(row) for row in rows])
         return
-    shown = table("Ключ", "Сотрудник", "Почта", "Роли", "Замещают")
+    shown = table("Ключ", "Сотрудник, почта", "Роли", "Замещают")
     for row in rows:
         name = row.name + ("" if row.active else " (не работает)")
         shown.add_row(
-            row.key, name, row.email or "—", ", ".join(row.roles), "\n".join(row.deputies)
+            row.key,
+            f"{name}\n{row.email or 'нет почты'}",
+            "\n".join(row.roles),
+            "\n".join(row.deputies),
         )
     out.print(shown)
     out.print(f"Сотрудников: {len(rows)}.")

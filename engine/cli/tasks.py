@@ -8,9 +8,13 @@ import typer
 from rich.text import Text
 
 from engine.cli.base import TaskId, app, out, print_json, shorten, state_of, table
+from engine.core.words import initials
 
 if TYPE_CHECKING:
     from engine.queries import TaskRow
+
+#: Audit rows that are a clerk's change, not a transition (engine.app.clerk).
+_CLERK_EVENTS = {"correct": "Исправление", "archive": "План в архив", "withdraw": "Отзыв плана"}
 
 #: How much of a measure's title a task line shows (cut at a word, with «…»).
 TITLE_WIDTH = 60
@@ -72,7 +76,7 @@ def tasks(
         shown.add_row(
             str(row.id),
             f"{title}\nплан {row.plan_id}",
-            row.responsible_name or Text("не назначен", style="yellow"),
+            initials(row.responsible_name) if row.responsible_name else Text("не назначен"),
             deadline_cell(row),
             workflow.label(row.state),
         )
@@ -153,11 +157,8 @@ def history(
     shown = table("Когда", "Действие", "Кто", "Комментарий и документы")
     for row, actor, behalf in rows:
         who = actor.name + (f"\n(за {behalf.name})" if behalf else "")
-        what = (
-            state.workflow.events[row.event].label
-            if row.event in state.workflow.events
-            else (row.event)
-        )
+        event = state.workflow.events.get(row.event)
+        what = event.label if event else _CLERK_EVENTS.get(row.event, row.event)
         moved = (
             f"{state.workflow.label(row.from_state)} → {state.workflow.label(row.to_state)}"
             if row.from_state != row.to_state

@@ -65,3 +65,12 @@ ROLE_NAMES = {
     "head": "председатель комитета",
     "admin": "администратор",
 }
+
+
+def initials(full_name: str) -> str:
+    """«Иванова М.П.» from «Иванова Мария Петровна»: a name that needs no grammatical case
+    in a list or a sentence; anything that is not «Фамилия Имя Отчество» stays as it is."""
+    words = full_name.split()
+    if len(words) in (2, 3) and all(w[:1].isupper() and w.isalpha() for w in words):
+        return f"{words[0]} " + "".join(f"{w[0]}." for w in words[1:])
+    return full_name.strip()
