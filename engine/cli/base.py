@@ -23,6 +23,7 @@ from engine.app import App
 from engine.core.errors import MeasuresError
 
 app = typer.Typer(
+    rich_markup_mode="markdown",
     name="measures",
     help="Исполнение планов мероприятий комитета: задачи, сроки, согласования, журнал.",
     no_args_is_help=True,

@@ -10,6 +10,7 @@ from rich.table import Table
 from engine.cli.base import app, out, state_of
 
 calendar_app = typer.Typer(
+    rich_markup_mode="markdown",
     help="Производственный календарь: перерасчёт сроков после его изменения.",
     no_args_is_help=True,
 )

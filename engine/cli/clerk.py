@@ -11,11 +11,19 @@ from engine.cli.base import TaskId, app, out, parse_day, print_json, state_of, t
 if TYPE_CHECKING:
     from engine.app.clerk import Change
 
-task_app = typer.Typer(help="Исправить одну задачу: сроки, ответственного.", no_args_is_help=True)
-measure_app = typer.Typer(
-    help="Исправить мероприятие: срок, ответственных, контроль.", no_args_is_help=True
+task_app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Исправить одну задачу: сроки, ответственного.",
+    no_args_is_help=True,
 )
-plan_app = typer.Typer(help="Планы: список, отзыв, архив.", no_args_is_help=True)
+measure_app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Исправить мероприятие: срок, ответственных, контроль.",
+    no_args_is_help=True,
+)
+plan_app = typer.Typer(
+    rich_markup_mode="markdown", help="Планы: список, отзыв, архив.", no_args_is_help=True
+)
 app.add_typer(task_app, name="task")
 app.add_typer(measure_app, name="measure")
 app.add_typer(plan_app, name="plan")

@@ -9,12 +9,18 @@ import typer
 
 from engine.cli.base import app, out, print_json, state_of, table
 
-people_app = typer.Typer(help="Справочник сотрудников.", no_args_is_help=True)
+people_app = typer.Typer(
+    rich_markup_mode="markdown", help="Справочник сотрудников.", no_args_is_help=True
+)
 app.add_typer(people_app, name="people")
 events_app = typer.Typer(
-    help="Календарь оценочных процедур (ВПР, НИКО, ГИА).", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Календарь оценочных процедур (ВПР, НИКО, ГИА).",
+    no_args_is_help=True,
 )
-schools_app = typer.Typer(help="Справочник школ и признаки риска.", no_args_is_help=True)
+schools_app = typer.Typer(
+    rich_markup_mode="markdown", help="Справочник школ и признаки риска.", no_args_is_help=True
+)
 app.add_typer(events_app, name="events")
 app.add_typer(schools_app, name="schools")
 
@@ -32,7 +38,9 @@ def _checked(dry_run: bool) -> None:
 @events_app.command("import")
 def events_import(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="CSV со столбцами name,kind,subject,grade,date.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV со столбцами: name, kind, subject, grade, date.")
+    ],
     dry_run: DryRun = False,
 ) -> None:
     """Заменить календарь процедур; привязанные к ним сроки задач переносятся вместе с ним."""
@@ -80,7 +88,9 @@ def schools_import(
     ctx: typer.Context,
     file: Annotated[
         Path,
-        typer.Argument(help="CSV со столбцами key,name,short_name,email,head,aliases,flags."),
+        typer.Argument(
+            help="CSV со столбцами: key, name, short_name, email, head, aliases, flags."
+        ),
     ],
     dry_run: DryRun = False,
 ) -> None:
@@ -122,7 +132,8 @@ def people_import(
     file: Annotated[
         Path,
         typer.Argument(
-            help="CSV со столбцами key,name,position,organisation,email,roles,aliases,deputies."
+            help="CSV со столбцами: key, name, position, organisation, email, roles, "
+            "aliases, deputies."
         ),
     ],
     dry_run: DryRun = False,

@@ -19,7 +19,9 @@ _RECIPIENTS = {
 }
 
 ladder_app = typer.Typer(
-    help="Лестницы напоминаний и эскалации (workflows/escalation.toml).", no_args_is_help=True
+    rich_markup_mode="markdown",
+    help="Лестницы напоминаний и эскалации (workflows/escalation.toml).",
+    no_args_is_help=True,
 )
 app.add_typer(ladder_app, name="ladder")
 

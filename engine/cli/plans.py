@@ -33,7 +33,9 @@ def event_offset(binding: EventBinding) -> str:
     return f"{lead} {count_ru(abs(days), *forms)} {side}{note}"
 
 
-schedule_app = typer.Typer(help="Формулировки сроков и их даты.", no_args_is_help=True)
+schedule_app = typer.Typer(
+    rich_markup_mode="markdown", help="Формулировки сроков и их даты.", no_args_is_help=True
+)
 app.add_typer(schedule_app, name="schedule")
 
 

@@ -15,11 +15,14 @@ from engine.core.words import ROLE_NAMES, ROWS, count_ru
 _REQUIREMENTS = {"comment": "нужен комментарий"}
 
 workflow_app = typer.Typer(
+    rich_markup_mode="markdown",
     help="Порядок работы с задачей (workflows/): состояния, действия, права.",
     no_args_is_help=True,
 )
-audit_app = typer.Typer(help="Журнал всех действий по задачам.", no_args_is_help=True)
-config_app = typer.Typer(help="Файл настроек.", no_args_is_help=True)
+audit_app = typer.Typer(
+    rich_markup_mode="markdown", help="Журнал всех действий по задачам.", no_args_is_help=True
+)
+config_app = typer.Typer(rich_markup_mode="markdown", help="Файл настроек.", no_args_is_help=True)
 app.add_typer(workflow_app, name="workflow")
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
