@@ -146,7 +146,7 @@ def test_fire_history_and_audit(loaded: Cli) -> None:
         ("verify", "petrova", None),
     ]
     assert history[1]["evidence"] == ["docs/12.pdf"]  # type: ignore[index]
-    assert history[1]["at"].startswith("2026-12-22T08:00")  # type: ignore[index]
+    assert history[1]["at"] == "2026-12-22T11:00:00+03:00"  # type: ignore[index]
     assert "Журнал цел: проверено 3 записи" in loaded("audit", "verify").stdout
 
 

@@ -134,3 +134,17 @@ def test_people_import_help_lists_the_columns(cli: Cli) -> None:
     text = " ".join(cli("people", "import", "--help").stdout.split())
     for column in ("key", "name", "position", "organisation", "email", "roles", "deputies"):
         assert column in text
+
+
+def test_log_lines_are_in_the_committee_time_zone() -> None:
+    import logging
+    from zoneinfo import ZoneInfo
+
+    from engine.core.logs import CommitteeFormatter
+
+    record = logging.LogRecord(
+        "engine.daemon", logging.INFO, "", 0, "daemon %s", ("running",), None
+    )
+    record.created, record.msecs = 1796019600.25, 250  # 2026-11-30 06:20:00 UTC
+    line = CommitteeFormatter(ZoneInfo("Asia/Vladivostok")).format(record)
+    assert line == "2026-11-30 16:20:00,250+10:00 INFO engine.daemon: daemon running"

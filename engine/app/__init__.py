@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from engine.core import logs
 from engine.core.clock import NOW_ENV, Clock, clock_for, moved_clock
 from engine.core.db import check_schema, make_engine, session_scope
 from engine.core.errors import ConfigError, MeasuresError, WorkflowError
@@ -43,10 +44,7 @@ class App:
     @classmethod
     def load(cls, config_path: Path | None = None, now: str | None = None) -> App:
         config = load_config(config_path)
-        logging.basicConfig(
-            level=str(config.settings.log.level),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        logs.configure(str(config.settings.log.level), config.timezone)
         if config.settings.log.level != "DEBUG":  # libraries' per-step chatter is DEBUG detail
             for name in ("alembic", "transitions", "apscheduler"):
                 logging.getLogger(name).setLevel(logging.WARNING)

@@ -136,8 +136,8 @@ def status(app: App) -> dict[str, Any]:
             "host": row.host,
             "pid": row.pid,
             "state": row.state,
-            "started_at": row.started_at.isoformat(),
-            "seen_at": row.seen_at.isoformat(),
+            "started_at": row.started_at.astimezone(app.config.timezone).isoformat(),
+            "seen_at": row.seen_at.astimezone(app.config.timezone).isoformat(),
             "silent": now - row.seen_at > silent_after,
         }
         for row in running_daemons(app)

@@ -140,7 +140,7 @@ def history(
             [
                 {
                     "seq": row.seq,
-                    "at": row.at.isoformat(),
+                    "at": row.at.astimezone(zone).isoformat(),
                     "event": row.event,
                     "from": row.from_state,
                     "to": row.to_state,
