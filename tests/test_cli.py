@@ -188,7 +188,7 @@ def test_audit_verify_fails_on_tampering(loaded: Cli, tmp_path: Path) -> None:
             "раньше, чем начинается",
         ),
         (["people", "import", "."], "это папка, а нужен файл CSV"),
-        (["backup", "/proc/nope/backup.db"], "cannot write the backup there"),
+        (["backup", "/proc/nope/backup.db"], "не удаётся записать туда копию"),
         (["ladder", "set", "default", "--plan", "7"], "план 7 не найден"),
     ],
 )
@@ -206,7 +206,7 @@ def test_usage_error_exit_code(loaded: Cli) -> None:
 def test_bad_config_is_reported_not_raised(cli: Cli) -> None:
     Path(cli.env["MEASURES_CONFIG"]).write_text("[web]\nprot = 1\n", encoding="utf-8")
     result = cli("tasks", ok=False)
-    assert "config.toml:2: web.prot: unknown key" in result.stderr
+    assert "config.toml:2: web.prot: неизвестный ключ" in result.stderr
 
 
 def test_broken_workflow_stops_commands(cli: Cli) -> None:
@@ -224,9 +224,9 @@ def test_broken_workflow_stops_commands(cli: Cli) -> None:
 
 def test_workflow_show(cli: Cli) -> None:
     diagram = cli("workflow", "show").stdout
-    assert "stateDiagram-v2" in diagram and "reported --> verified: verify" in diagram
+    assert "stateDiagram-v2" in diagram and "reported --> verified: Подтвердить" in diagram
     rules = cli("workflow", "show", "--rules").stdout
-    assert "verify" in rules and "admin" in rules
+    assert "verify" in rules and "администратор" in rules
 
 
 def test_unreadable_plans_import_nothing(loaded: Cli, tmp_path: Path) -> None:

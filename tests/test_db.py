@@ -56,9 +56,9 @@ def test_newer_database_is_refused(sqlite_engine: sa.Engine) -> None:
 
 
 def test_bad_database_url() -> None:
-    with pytest.raises(ConfigError, match="not a database URL"):
+    with pytest.raises(ConfigError, match="это не адрес базы данных"):
         make_engine("no such thing")
-    with pytest.raises(ConfigError, match="cannot use 'oracle"):
+    with pytest.raises(ConfigError, match="не удаётся использовать 'oracle"):
         make_engine("oracle+nodriver://x@y/z")
 
 

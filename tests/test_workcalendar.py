@@ -150,5 +150,5 @@ def test_a_broken_decree_file_names_the_line(tmp_path: Path) -> None:
 
     path = tmp_path / "decrees.toml"
     path.write_text('[[decree]]\nact = "Указ"\nfirst = 2021-05-07\nlast = 2021-05-04\n')
-    with pytest.raises(ConfigError, match=r"decrees.toml:1: decree\[0\]: .*ends before"):
+    with pytest.raises(ConfigError, match=r"decrees.toml:1: decree\[0\]: .*кончается раньше"):
         load_decrees(path)

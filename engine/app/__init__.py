@@ -87,11 +87,15 @@ class App:
             self._writable = True
         return engine
 
+    def engine_for(self, dry_run: bool) -> Engine:
+        """A dry run only reads (any clock); a real change needs :meth:`writable_engine`."""
+        return self.ready_engine() if dry_run else self.writable_engine()
+
     @cached_property
     def workflow(self) -> WorkflowDef:
         path = self.config.workflows_dir / "measure.toml"
         if not path.exists():
-            raise WorkflowError(f"{path}: file not found (workflows.dir in the configuration)")
+            raise WorkflowError(f"{path}: файл не найден (workflows.dir в настройках)")
         return load_workflow(path)
 
     @cached_property

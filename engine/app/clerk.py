@@ -256,6 +256,13 @@ def set_measure(
     return Change(f"мероприятие {number} плана {plan_id}", changes, len(tasks))
 
 
+def _plan(session: Session, plan_id: int) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFound("plan", plan_id)
+    return plan
+
+
 def _touched(session: Session, plan_id: int) -> int:
     """How many of the plan's tasks have a history (transition, change, step, letter)."""
     ids = select(Task.id).join(Measure).where(Measure.plan_id == plan_id)
@@ -277,9 +284,7 @@ def withdraw_plan(app: App, plan_id: int, actor: str, comment: str = "") -> Chan
     now = app.clock.now()
     with session_scope(app.writable_engine()) as session:
         clerk = _clerk(session, actor)
-        plan = session.get(Plan, plan_id)
-        if plan is None:
-            raise NotFound("plan", plan_id)
+        plan = _plan(session, plan_id)
         touched = _touched(session, plan_id)
         changed = session.exec(
             select(func.count()).where(
@@ -322,9 +327,7 @@ def archive_plan(app: App, plan_id: int, actor: str, comment: str = "") -> Chang
     now = app.clock.now()
     with session_scope(app.writable_engine()) as session:
         clerk = _clerk(session, actor)
-        plan = session.get(Plan, plan_id)
-        if plan is None:
-            raise NotFound("plan", plan_id)
+        plan = _plan(session, plan_id)
         if plan.archived_at is not None:
             return Change(f"план {plan_id}", {})
         plan.archived_at = now

@@ -5,33 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
 from sqlmodel import col, select
 
 from engine.app import App
-from engine.core.db import session_scope
+from engine.app.calendar import redate_now
+from engine.core.db import finish, session_scope
 from engine.core.models import AssessmentEvent, Deputy, Person, RiskFlag, School, pk
 from engine.directory.people import ImportSummary as PeopleSummary
 from engine.directory.people import import_people
 from engine.directory.schools import SchoolsSummary, import_schools
-from engine.plans.events import EventsSummary, event_dates, import_events
+from engine.plans.events import EventsSummary, import_events
 from engine.plans.expand import TaskChanges
-from engine.plans.importing import reexpand_events
-
-
-def _engine(app: App, dry_run: bool) -> Engine:
-    return app.ready_engine() if dry_run else app.writable_engine()
 
 
 def people(app: App, path: Path, *, dry_run: bool = False) -> PeopleSummary:
     """Add or update persons from a directory CSV, in one transaction (or only check)."""
-    with session_scope(_engine(app, dry_run)) as session:
+    with session_scope(app.engine_for(dry_run)) as session:
         return import_people(session, path, dry_run=dry_run)
 
 
 def schools(app: App, path: Path, *, dry_run: bool = False) -> SchoolsSummary:
     """Add or update schools with their heads, aliases and risk flags (or only check)."""
-    with session_scope(_engine(app, dry_run)) as session:
+    with session_scope(app.engine_for(dry_run)) as session:
         return import_schools(session, path, dry_run=dry_run)
 
 
@@ -46,20 +41,10 @@ def assessment_calendar(app: App, path: Path, *, dry_run: bool = False) -> Calen
 
     ``dry_run`` computes the same summary and rolls it back.
     """
-    with session_scope(_engine(app, dry_run)) as session:
+    with session_scope(app.engine_for(dry_run)) as session:
         summary = import_events(session, path)
-        changes = reexpand_events(
-            session,
-            app.calendar,
-            event_dates(session),
-            app.config.settings.schedule.continuous_cadence,
-            app.workflow.initial,
-            app.clock.now(),
-        )
-        if dry_run:
-            session.rollback()
-        else:
-            session.commit()
+        changes = redate_now(app, session, kinds=("event",)).changes
+        finish(session, dry_run=dry_run)
     return CalendarImport(summary, changes)
 
 

@@ -37,7 +37,7 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigError(f"database.url: not a database URL: {url!r}") from None
+        raise ConfigError(f"database.url: это не адрес базы данных: {url!r}") from None
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_connect)
@@ -46,7 +46,9 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(parsed, pool_pre_ping=True)
     except Exception as exc:  # unknown dialect or missing driver: a configuration mistake
-        raise ConfigError(f"database.url: cannot use {parsed.drivername!r}: {exc}") from None
+        raise ConfigError(
+            f"database.url: не удаётся использовать {parsed.drivername!r}: {exc}"
+        ) from None
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -66,6 +68,14 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     """A session whose objects stay readable after commit (results are shown afterwards)."""
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+def finish(session: Session, *, dry_run: bool) -> None:
+    """Commit — or, for a dry run that computed everything, roll it all back."""
+    if dry_run:
+        session.rollback()
+    else:
+        session.commit()
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:

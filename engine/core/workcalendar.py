@@ -41,19 +41,19 @@ def load_decrees(path: Path) -> dict[date, str]:
     data, text = tomlfile.load(path, ConfigError)
     entries = data.get("decree", [])
     if set(data) - {"decree"} or not isinstance(entries, list):
-        raise ConfigError(f"{path}: expected only [[decree]] tables")
+        raise ConfigError(f"{path}: ожидаются только таблицы [[decree]]")
     days: dict[date, str] = {}
     for index, entry in enumerate(entries):
         where = tomlfile.where_item(path, text, "decree", index)
         if not isinstance(entry, dict) or set(entry) != {"act", "first", "last"}:
-            raise ConfigError(f"{where}: expected the keys act, first, last")
+            raise ConfigError(f"{where}: ожидаются ключи act, first, last")
         act, first, last = entry["act"], entry["first"], entry["last"]
         if not isinstance(act, str) or not act.strip():
-            raise ConfigError(f"{where}: act: expected the decree's name and number")
+            raise ConfigError(f"{where}: act: ожидается название и номер указа")
         if not (isinstance(first, date) and isinstance(last, date)):
-            raise ConfigError(f"{where}: first, last: expected dates YYYY-MM-DD")
+            raise ConfigError(f"{where}: first, last: ожидаются даты ГГГГ-ММ-ДД")
         if last < first:
-            raise ConfigError(f"{where}: the period ends before it starts ({first}..{last})")
+            raise ConfigError(f"{where}: период кончается раньше, чем начинается ({first}..{last})")
         for offset in range((last - first).days + 1):
             days.setdefault(first + timedelta(days=offset), act)
     return days

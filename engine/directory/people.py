@@ -28,6 +28,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, func, or_, select
 
 from engine.core.csvfile import CsvTable, email_problem, read_csv, split_list
+from engine.core.db import finish
 from engine.core.errors import InputError, NotFound
 from engine.core.models import Deputy, Person, pk, upsert_by_key
 
@@ -155,10 +156,7 @@ def import_people(session: Session, path: Path, *, dry_run: bool = False) -> Imp
                 status[owner.key] = False
     created = sum(1 for s in status.values() if s is True)
     updated = sum(1 for s in status.values() if s is False)
-    if dry_run:
-        session.rollback()
-    else:
-        session.commit()
+    finish(session, dry_run=dry_run)
     return ImportSummary(created, updated, periods, tuple(sorted(set(COLUMNS) - present)))
 
 

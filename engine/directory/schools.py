@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, select
 
 from engine.core.csvfile import email_problem, read_csv, split_list
+from engine.core.db import finish
 from engine.core.models import Person, RiskFlag, School, pk, upsert_by_key
 
 COLUMNS = ("key", "name", "short_name", "email", "head", "aliases", "flags")
@@ -104,10 +105,7 @@ def import_schools(session: Session, path: Path, *, dry_run: bool = False) -> Sc
                 status = False if status is None else status
         created += status is True
         updated += status is False
-    if dry_run:
-        session.rollback()
-    else:
-        session.commit()
+    finish(session, dry_run=dry_run)
     return SchoolsSummary(created, updated, flag_count)
 
 

@@ -162,7 +162,7 @@ class Lifecycle:
                 "действие не выполнено, повторите его."
             ) from None
         except OperationalError as exc:
-            raise DatabaseError(f"the database refused the change: {exc.orig}") from None
+            raise DatabaseError(f"база данных отказала в изменении: {exc.orig}") from None
 
     def _fire(
         self,
