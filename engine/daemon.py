@@ -36,6 +36,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from engine.app import App
 from engine.app.operations import (
+    calendar_moved,
     daemon_seen,
     queue_digests,
     register_daemon,
@@ -122,6 +123,11 @@ class Daemon:
         )
         async with AsyncExitStack() as stack:
             self.registered = register_daemon(app, socket.gethostname(), os.getpid())
+            if await asyncio.to_thread(calendar_moved, app):
+                log.warning(
+                    "the working-day calendar changed since the stored due dates were "
+                    "computed; see `measures calendar redate --dry-run`"
+                )
             scheduler = AsyncIOScheduler(timezone=cfg.timezone)
             # The scheduler paces itself on real time; the jobs ask the app's clock what
             # "now" means (a --now clock must not delay the first run by months).

@@ -91,6 +91,14 @@ def daemon_seen(app: App, daemon_id: int, state: str | None = None) -> None:
         session.commit()
 
 
+def calendar_moved(app: App) -> bool:
+    """Whether stored computed dates may be out of date with the calendar (see status)."""
+    from engine.app.calendar import calendar_changed
+
+    with session_scope(app.ready_engine()) as session:
+        return calendar_changed(app, session)
+
+
 def running_daemons(app: App) -> list[DaemonProcess]:
     """Registered daemons that have not said they stopped, newest first."""
     with session_scope(app.ready_engine()) as session:
@@ -125,7 +133,6 @@ def simulate(app: App, first: date, last: date) -> list[TimelineEntry]:
 def status(app: App) -> dict[str, Any]:
     """What a person checks on an installation: the daemons, their last jobs, the outbox,
     failures, a changed calendar and open tasks nobody will be reminded about."""
-    from engine.app.calendar import calendar_changed
     from engine.queries import needs_attention
 
     now = datetime.now(UTC)
@@ -163,7 +170,7 @@ def status(app: App) -> dict[str, Any]:
             )
         ]
         count, attention = needs_attention(session, app.workflow, limit=20)
-        changed = calendar_changed(app, session)
+    changed = calendar_moved(app)
     return {
         "daemons": daemons,
         "jobs": jobs,
