@@ -136,7 +136,8 @@ def test_fire_history_and_audit(loaded: Cli) -> None:
         "docs/12.pdf",
     )
     loaded.env = saved
-    assert "за Иванова Мария Петровна" in done.stdout
+    # Names in a case-free form (review finding: «за Иванова Мария Петровна»).
+    assert "Выполнил(а): Орлова Е.Н.; замещает: Иванова М.П." in done.stdout
     assert loaded.json("tasks", "--state", "reported")[0]["id"] == 1  # type: ignore[index]
     loaded("fire", "1", "verify", "--as", "petrova")
     history = loaded.json("history", "1")

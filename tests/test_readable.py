@@ -148,3 +148,32 @@ def test_log_lines_are_in_the_committee_time_zone() -> None:
     record.created, record.msecs = 1796019600.25, 250  # 2026-11-30 06:20:00 UTC
     line = CommitteeFormatter(ZoneInfo("Asia/Vladivostok")).format(record)
     assert line == "2026-11-30 16:20:00,250+10:00 INFO engine.daemon: daemon running"
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (1, "1 задача"),
+        (3, "3 задачи"),
+        (5, "5 задач"),
+        (11, "11 задач"),
+        (21, "21 задача"),
+        (33, "33 задачи"),
+        (112, "112 задач"),
+    ],
+)
+def test_counts_agree_with_their_nouns(count: int, expected: str) -> None:
+    from engine.core.words import TASKS, count_ru
+
+    assert count_ru(count, *TASKS) == expected
+
+
+def test_names_and_lookups_read_right_in_any_sentence() -> None:
+    from engine.core.errors import NotFound
+    from engine.core.words import initials
+
+    assert initials("Иванова Мария Петровна") == "Иванова М.П."
+    assert initials("МКУ «Районный методический кабинет»") == "МКУ «Районный методический кабинет»"
+    assert str(NotFound("task", 99999)) == "задача 99999 не найдена"
+    assert str(NotFound("plan", 7)) == "план 7 не найден"
+    assert str(NotFound("measure", "9 в плане 1")) == "мероприятие 9 в плане 1 не найдено"

@@ -116,10 +116,11 @@ def fire(
         evidence=evidence or (),
         expected_version=version,
     )
-    behalf = f" (за {done.on_behalf_of.name})" if done.on_behalf_of else ""
+    behalf = f"; замещает: {initials(done.on_behalf_of.name)}" if done.on_behalf_of else ""
     out.print(
         f"Задача {task}: {state.workflow.label(done.audit.from_state)} → "
-        f"{state.workflow.label(done.audit.to_state)}; {done.actor.name}{behalf}."
+        f"{state.workflow.label(done.audit.to_state)}. Выполнил(а): "
+        f"{initials(done.actor.name)}{behalf}."
     )
 
 
@@ -156,7 +157,7 @@ def history(
         return
     shown = table("Когда", "Действие", "Кто", "Комментарий и документы")
     for row, actor, behalf in rows:
-        who = actor.name + (f"\n(за {behalf.name})" if behalf else "")
+        who = initials(actor.name) + (f"\nзамещает: {initials(behalf.name)}" if behalf else "")
         event = state.workflow.events.get(row.event)
         what = event.label if event else _CLERK_EVENTS.get(row.event, row.event)
         moved = (

@@ -30,7 +30,7 @@ from engine.core.clock import Clock, local_date
 from engine.core.db import session_scope
 from engine.core.errors import Conflict, DatabaseError, NotFound, TransitionRefused
 from engine.core.models import AuditEvent, Person, Task, pk
-from engine.core.words import ROLE_NAMES
+from engine.core.words import ROLE_NAMES, initials
 from engine.directory.people import acts_for, find_person
 from engine.lifecycle import audit
 from engine.lifecycle.workflow import EventDef, WorkflowDef, build_machine
@@ -128,7 +128,7 @@ class Lifecycle:
         if actor.id in authors:
             raise TransitionRefused(
                 f"Нельзя решать по собственному отчёту: отчёт по задаче {task.id} "
-                f"представлен при участии {actor.name} ({actor.key}). "
+                f"представлен с участием сотрудника: {initials(actor.name)} ({actor.key}). "
                 "Решение принимает другое контролирующее лицо."
             )
 
