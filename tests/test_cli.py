@@ -102,6 +102,9 @@ def test_commands_before_init_say_what_to_do(cli: Cli) -> None:
 def test_init_imports_and_filters(loaded: Cli) -> None:
     again = loaded("import", str(EXAMPLES / "plan.txt"))
     assert "Этот документ уже загружен (план 1): изменений в документе нет." in again.stdout
+    assert "задач создано" not in again.stdout  # said once, not «8 updated»
+    people = loaded("people", "import", str(EXAMPLES / "people.csv")).stdout
+    assert people.strip().endswith(": изменений нет.")
     rows = loaded.json("tasks")
     assert isinstance(rows, list) and len(rows) == 33
     assert {r["state"] for r in rows} == {"planned"}

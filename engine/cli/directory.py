@@ -101,10 +101,13 @@ def schools_import(
     from engine.app.directory import schools
 
     summary = schools(state_of(ctx), file, dry_run=dry_run)
-    out.print(
-        f"{file}: новых {summary.created}, обновлено {summary.updated}, "
-        f"признаков риска {summary.flags}."
-    )
+    if not (summary.created or summary.updated):
+        out.print(f"{file}: изменений нет.")
+    else:
+        out.print(
+            f"{file}: новых {summary.created}, обновлено {summary.updated}, "
+            f"признаков риска {summary.flags}."
+        )
     _checked(dry_run)
 
 
@@ -146,10 +149,13 @@ def people_import(
     from engine.app.directory import people
 
     summary = people(state_of(ctx), file, dry_run=dry_run)
-    out.print(
-        f"{file}: новых {summary.created}, обновлено {summary.updated}, "
-        f"периодов замещения {summary.deputy_periods}."
-    )
+    if not (summary.created or summary.updated):
+        out.print(f"{file}: изменений нет.")
+    else:
+        out.print(
+            f"{file}: новых {summary.created}, обновлено {summary.updated}, "
+            f"периодов замещения {summary.deputy_periods}."
+        )
     if summary.kept_columns:
         out.print(f"Нет в файле, оставлено как было: {', '.join(summary.kept_columns)}.")
     _checked(dry_run)
