@@ -3,7 +3,6 @@ persons, plans withdrawn and archived, lists — every change in the audit log."
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,15 +13,13 @@ from tests.test_cli import Cli
 
 cli = test_cli.cli  # the fixtures of the CLI tests
 loaded_template = test_cli.loaded_template
+loaded = test_cli.loaded
 
 
 @pytest.fixture
-def clerk(cli: Cli, loaded_template: Path) -> Cli:
-    target = cli.folder / "data" / "measures.db"
-    target.parent.mkdir()
-    with sqlite3.connect(loaded_template) as source, sqlite3.connect(target) as copy:
-        source.backup(copy)
-    return cli
+def clerk(loaded: Cli) -> Cli:
+    """The example plan, directory and calendar loaded (see tests/test_cli.py)."""
+    return loaded
 
 
 def _tasks(cli: Cli, number: str) -> list[dict[str, object]]:
