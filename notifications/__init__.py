@@ -7,6 +7,7 @@ it through a :class:`Mailer`. Nothing here touches the database or reads the clo
 
 from __future__ import annotations
 
+from engine.core.words import plural_ru
 from notifications.calendar import deadline_calendar
 from notifications.mailers import (
     TRANSIENT_ERRORS,
@@ -20,7 +21,7 @@ from notifications.mailers import (
     build_message,
     make_message_id,
 )
-from notifications.messages import Digest, DigestLine, PersonalLetter, TaskNotice
+from notifications.messages import AttentionLine, Digest, DigestLine, PersonalLetter, TaskNotice
 from notifications.render import (
     DIGEST_TEMPLATES,
     NOTICE_TEMPLATES,
@@ -31,7 +32,6 @@ from notifications.render import (
     format_date_long,
     format_date_numeric,
     format_date_short,
-    plural_ru,
     render,
     working_days,
 )
@@ -42,6 +42,7 @@ __all__ = [
     "PERSONAL_TEMPLATES",
     "TEMPLATES",
     "TRANSIENT_ERRORS",
+    "AttentionLine",
     "Digest",
     "DigestLine",
     "MailError",

@@ -34,6 +34,7 @@ from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
@@ -166,7 +167,7 @@ def build_message(
         raise ValueError(f"date must be timezone-aware, got {date!r}")
 
     message = EmailMessage(policy=policy.default)
-    message["Subject"] = rendered.subject
+    _set_subject(message, rendered.subject)
     message["From"] = Address(display_name=sender_name, addr_spec=sender)
     message["To"] = Address(display_name=recipient_name, addr_spec=recipient_email)
     message["Date"] = date
@@ -191,6 +192,23 @@ def build_message(
         alternative.set_boundary(boundary + "_alt")
     message.set_boundary(boundary)
     return message
+
+
+def _set_subject(message: EmailMessage, subject: str) -> None:
+    """Put a Cyrillic subject in encoded words that keep every space inside them.
+
+    The default policy's folder may end an encoded word just before a space and carry
+    that space as the folding whitespace between two encoded words, which RFC 2047 says
+    a reader must drop: «мероприятиям на» arrived as «мероприятиямна». The classic
+    ``email.header.Header`` encoder splits the text into encoded words with the spaces
+    inside them; ``set_raw`` stores its lines as they are (each under 78 characters, so
+    the generator does not fold them again).
+    """
+    if subject.isascii():
+        message["Subject"] = subject
+        return
+    encoded = Header(subject, "utf-8", header_name="Subject").encode(linesep="\n")
+    message.set_raw("Subject", encoded)
 
 
 def _message_id(message: EmailMessage) -> str:

@@ -31,6 +31,8 @@ from jinja2 import (
     select_autoescape,
 )
 
+from engine.core.words import WORKING_DAYS, count_ru, plural_ru
+
 #: Templates about one task; the context is ``{"notice": TaskNotice}``.
 NOTICE_TEMPLATES = frozenset(
     {
@@ -65,7 +67,7 @@ _MONTHS_GENITIVE = (
     "декабря",
 )
 _WEEKDAYS_SHORT = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
-_WORKING_DAY_FORMS = ("рабочий день", "рабочих дня", "рабочих дней")
+_WEEKDAYS = ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье")
 
 
 @dataclass(frozen=True)
@@ -97,32 +99,25 @@ def format_date_short(value: date) -> str:
     return f"{_WEEKDAYS_SHORT[day.weekday()]}, {day:%d.%m.%Y}"
 
 
+def format_date_day(value: date) -> str:
+    """«28.02.2027 (вс)» — a deadline in a list, where the weekday shows a day off."""
+    day = _as_date(value, "format_date_day")
+    return f"{day:%d.%m.%Y} ({_WEEKDAYS_SHORT[day.weekday()]})"
+
+
+def format_weekday(value: date) -> str:
+    """«воскресенье»."""
+    return _WEEKDAYS[_as_date(value, "format_weekday").weekday()]
+
+
 def format_date_numeric(value: date) -> str:
     """«30.11.2026» — for subjects, where space is short."""
     return f"{_as_date(value, 'format_date_numeric'):%d.%m.%Y}"
 
 
-def plural_ru(count: int, one: str, few: str, many: str) -> str:
-    """The noun form agreeing with ``count``: 1 день, 2 дня, 5 дней, 11 дней, 21 день."""
-    tail = abs(count) % 100
-    if 11 <= tail <= 14:
-        return many
-    tail %= 10
-    if tail == 1:
-        return one
-    if 2 <= tail <= 4:
-        return few
-    return many
-
-
-def count_ru(count: int, one: str, few: str, many: str) -> str:
-    """«5 рабочих дней»: the number with its agreeing noun."""
-    return f"{count} {plural_ru(count, one, few, many)}"
-
-
 def working_days(count: int) -> str:
     """«1 рабочий день», «2 рабочих дня», «5 рабочих дней» (nominative/accusative)."""
-    return count_ru(count, *_WORKING_DAY_FORMS)
+    return count_ru(count, *WORKING_DAYS)
 
 
 _PATRONYMIC_FEMALE = re.compile(r"(вна|чна|кызы)$", re.IGNORECASE)
@@ -171,6 +166,8 @@ def environment(override: str | None = None) -> Environment:
         date_long=format_date_long,
         date_short=format_date_short,
         date_numeric=format_date_numeric,
+        date_day=format_date_day,
+        weekday=format_weekday,
         plural=plural_ru,
         count=count_ru,
         working_days=working_days,

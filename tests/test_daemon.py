@@ -21,7 +21,7 @@ def test_run_sweeps_serves_the_web_and_stops_on_sigterm(tmp_path: Path) -> None:
     write_config(
         tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}", f"[web]\nport = {port}\n"
     )
-    cli("init")
+    cli("init", "--simulation")
     del cli.env["MEASURES_NOW"]  # the option instead of the environment
     process = subprocess.Popen(
         [MEASURES, "run", "--now", "2027-03-01T10:00"],
@@ -42,10 +42,19 @@ def test_run_sweeps_serves_the_web_and_stops_on_sigterm(tmp_path: Path) -> None:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/signin", timeout=10) as response:
         page = response.read().decode("utf-8")
     assert response.status == 200 and "Прислать ссылку" in page
+    # Review finding: a second daemon started without a word and `status` then reported
+    # the wrong one. On SQLite the second refuses; `status` names the first.
+    second = cli("run", "--now", "2027-03-01T10:00", ok=False)
+    assert f"уже работает демон (pid {process.pid} на " in second.stderr
+    daemons = cli.json("status")["daemons"]  # type: ignore[index]
+    assert [(d["pid"], d["state"]) for d in daemons] == [(process.pid, "running")]
+    assert f"Демон: pid {process.pid} на " in cli("status").stdout
     process.send_signal(signal.SIGTERM)
     rest = process.communicate(timeout=30)[1]
     assert process.returncode == 0
     assert "daemon stopped" in rest and "Traceback" not in rest
+    assert cli.json("status")["daemons"] == []  # type: ignore[index]
+    assert "Демон: не запущен." in cli("status").stdout
 
 
 def test_web_alone_serves_and_stops_and_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
@@ -56,7 +65,7 @@ def test_web_alone_serves_and_stops_and_a_taken_port_is_a_clear_error(tmp_path: 
 
     url = f"sqlite:///{tmp_path / 'data' / 'measures.db'}"
     cli = Cli(tmp_path, url)
-    cli("init")
+    cli("init", "--simulation")
     port = _free_port()
     process = subprocess.Popen(
         [MEASURES, "web", "--port", str(port)],
@@ -94,7 +103,7 @@ def test_web_alone_serves_and_stops_and_a_taken_port_is_a_clear_error(tmp_path: 
 def test_run_refuses_an_uninitialised_database(tmp_path: Path) -> None:
     cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}")
     result = cli("run", ok=False)
-    assert "run `measures init` first" in result.stderr
+    assert "сначала выполните `measures init`" in result.stderr
 
 
 def _outcome(engine: object) -> tuple[set[tuple[int, str, bool]], list[tuple[int, str, int]]]:

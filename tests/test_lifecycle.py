@@ -175,9 +175,9 @@ def test_unknown_event_task_and_person(app: App) -> None:
     assert task.id is not None
     with pytest.raises(TransitionRefused, match="Неизвестное действие «finish»"):
         app.lifecycle.fire(app.engine, task.id, "finish", "resp")
-    with pytest.raises(NotFound, match="task 999"):
+    with pytest.raises(NotFound, match="задача 999 не найдена"):
         app.lifecycle.fire(app.engine, 999, "start", "resp")
-    with pytest.raises(NotFound, match="person nobody"):
+    with pytest.raises(NotFound, match="сотрудник nobody не найден"):
         app.lifecycle.fire(app.engine, task.id, "start", "nobody")
 
 
@@ -263,7 +263,7 @@ def test_concurrent_transitions_on_many_tasks_keep_one_audit_chain(app: App) -> 
         thread.join(timeout=60)
     assert errors == []
     with session_scope(app.engine) as session:
-        result = verify(session, app.audit_key)
+        result = verify(session, app.audit_key, app.workflow.initial)
     assert result.ok and result.checked == len(tasks)
 
 

@@ -19,7 +19,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     where = tmp_path_factory.mktemp("reports")
     cli = Cli(where, f"sqlite:///{where / 'data' / 'measures.db'}")
     cli.env["MEASURES_NOW"] = "2026-11-01T10:00"
-    cli("init")
+    cli("init", "--simulation")
     cli("people", "import", str(EXAMPLES / "people.csv"))
     cli("schools", "import", str(EXAMPLES / "schools.csv"))
     cli("events", "import", str(EXAMPLES / "events.csv"))
@@ -62,7 +62,10 @@ def test_report_refusals_are_russian_sentences(cli: Cli) -> None:
         (["report", "plan", "1", "--out", "nowhere/x.docx"], "не удалось записать"),
         (["report", "public", "--plan", "1"], "Публичная сводка выключена"),
         (["calendar", "export", "--out", "x.ics"], "укажите ровно одно из"),
-        (["report", "discipline", "--from", "2026-12-01", "--to", "2026-11-01"], "ends"),
+        (
+            ["report", "discipline", "--from", "2026-12-01", "--to", "2026-11-01"],
+            "раньше, чем начинается",
+        ),
     ]
     for args, message in cases:
         result = cli(*args, ok=False)

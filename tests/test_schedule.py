@@ -29,6 +29,7 @@ from engine.plans.schedule import (
 )
 
 FIXTURE = Path(__file__).parent / "fixtures" / "deadline_phrases.tsv"
+SCHOOL_2020 = (date(2020, 9, 1), date(2021, 8, 31))
 SCHOOL_2021 = (date(2021, 9, 1), date(2022, 8, 31))
 SCHOOL_2026 = (date(2026, 9, 1), date(2027, 8, 31))
 CALENDAR = WorkCalendar()
@@ -431,7 +432,7 @@ def test_schedule_json_is_what_the_cli_prints() -> None:
     assert schedule_json(schedule, found) == {
         "kind": "event",
         "cadence": None,
-        "event": {"offset_working_days": 3},
+        "event": {"offset_working_days": 3, "offset_calendar_days": 0, "kinds": ["ВПР"]},
         "occurrences": [{"start": "2027-04-30", "due": "2027-05-06"}],
         "problems": [],
     }
@@ -453,4 +454,29 @@ def test_schedule_json_is_what_the_cli_prints() -> None:
             "Срок задан ссылкой на другой документ («По плану МИМС»): задайте даты мероприятия "
             "вручную."
         ],
+    }
+
+
+def test_calendar_days_before_an_event_on_a_day_off_count_from_the_event_itself() -> None:
+    # Review finding: «за 2 дня до» a Saturday event counted back from the Monday the
+    # event was moved to. Saturday 13 March 2027 − 2 days = Thursday 11 March.
+    days = parse_deadline("за 2 дня до проведения ВПР", SCHOOL_2026)
+    found = occurrences(days, SCHOOL_2026, CALENDAR, [EventDate("ВПР", date(2027, 3, 13))])
+    assert _pairs(found) == [(None, date(2027, 3, 11))]
+    # Sunday 14 March 2027 − 2 days = Friday 12 March.
+    found = occurrences(days, SCHOOL_2026, CALENDAR, [EventDate("ВПР", date(2027, 3, 14))])
+    assert _pairs(found) == [(None, date(2027, 3, 12))]
+    # 3 calendar days after Friday 30 April 2021 is Monday 3 May, a day off, and 4–7 May
+    # are decree days (Указ № 242): the report is due the working day before, 30 April.
+    after = parse_deadline("в течение 3 дней после проведения ВПР", SCHOOL_2020)
+    found = occurrences(after, SCHOOL_2020, CALENDAR, [EventDate("ВПР", date(2021, 4, 30))])
+    assert [o.due for o in found] == [date(2021, 4, 30)]
+
+
+def test_schedule_json_shows_a_calendar_day_offset() -> None:
+    days = parse_deadline("за 2 дня до проведения ВПР", SCHOOL_2026)
+    assert schedule_json(days, [])["event"] == {
+        "offset_working_days": 0,
+        "offset_calendar_days": -2,
+        "kinds": ["ВПР"],
     }

@@ -72,10 +72,10 @@ def test_mermaid_diagram_has_every_transition() -> None:
     text = mermaid(load_workflow(SHIPPED))
     assert "stateDiagram-v2" in text
     for edge in (
-        "planned --> in_progress: start",
-        "reported --> in_progress: return",
-        "verified --> in_progress: reopen",
-        "reported --> verified: verify",
+        "planned --> in_progress: Приступить к исполнению",
+        "reported --> in_progress: Вернуть на доработку",
+        "verified --> in_progress: Возобновить",
+        "reported --> verified: Подтвердить исполнение",
     ):
         assert edge in text
 
@@ -202,10 +202,10 @@ def test_event_without_roles_key_is_refused(tmp_path: Path) -> None:
 
 def test_not_toml_is_refused_with_position(tmp_path: Path) -> None:
     path = _broken(tmp_path, "[events.start]", "[events.start")
-    with pytest.raises(WorkflowError, match=r"measure.toml: not valid TOML: .*line \d+"):
+    with pytest.raises(WorkflowError, match=r"measure.toml: ошибка синтаксиса TOML: .*line \d+"):
         load_workflow(path)
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(WorkflowError, match="file not found"):
+    with pytest.raises(WorkflowError, match="файл не найден"):
         load_workflow(tmp_path / "measure.toml")

@@ -10,15 +10,14 @@ from typing import Annotated
 import typer
 
 from engine.cli.base import app, out, parse_day, parse_span, state_of
+from engine.cli.calendar import calendar_app
 from engine.core.errors import MeasuresError
 
 report_app = typer.Typer(
     help="Отчёты: исполнение плана, исполнительская дисциплина, публичная сводка.",
     no_args_is_help=True,
 )
-calendar_app = typer.Typer(help="Календари сроков (.ics).", no_args_is_help=True)
 app.add_typer(report_app, name="report")
-app.add_typer(calendar_app, name="calendar")
 
 FormatOption = Annotated[
     str | None,

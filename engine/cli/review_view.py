@@ -27,12 +27,21 @@ CADENCE_NAMES = {
 }
 
 
+def _day(iso: object) -> str:
+    return ".".join(reversed(str(iso).split("-")))
+
+
+def _due(occurrence: dict[str, object]) -> str:
+    """«28.02.2027 (фактически 26.02.2027)» for a date written on a day off."""
+    effective = occurrence.get("effective_due")
+    shown = _day(occurrence["due"])
+    return f"{shown} (фактически {_day(effective)})" if effective else shown
+
+
 def _dates(schedule: dict[str, object]) -> str:
     occurrences = schedule.get("occurrences") or []
     assert isinstance(occurrences, list)
-    shown = [
-        ".".join(reversed(str(o["due"]).split("-"))) for o in occurrences[:3] if isinstance(o, dict)
-    ]
+    shown = [_due(o) for o in occurrences[:3] if isinstance(o, dict)]
     more = f" … (всего {len(occurrences)})" if len(occurrences) > 3 else ""
     return ", ".join(shown) + more if shown else "—"
 

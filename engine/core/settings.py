@@ -360,34 +360,41 @@ def _check_value(setting: Setting, value: Any, where: str) -> Any:
     expected = type(setting.default)
     if expected is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: expected a list of texts, got {value!r}")
+            raise ConfigError(f"{where}: ожидается список строк, а не {value!r}")
         return tuple(value)
     # bool is a subclass of int: check it first so `port = true` is refused.
     if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        raise ConfigError(f"{where}: ожидается целое число, а не {value!r}")
     if expected is not int and not isinstance(value, expected):
-        raise ConfigError(f"{where}: expected {expected.__name__}, got {value!r}")
+        raise ConfigError(
+            f"{where}: ожидается {_TYPE_NAMES.get(expected, expected.__name__)}, а не {value!r}"
+        )
     if setting.minimum is not None and value < setting.minimum:
-        raise ConfigError(f"{where}: expected at least {setting.minimum}, got {value!r}")
+        raise ConfigError(f"{where}: ожидается не меньше {setting.minimum}, а не {value!r}")
     if setting.maximum is not None and value > setting.maximum:
-        raise ConfigError(f"{where}: expected at most {setting.maximum}, got {value!r}")
+        raise ConfigError(f"{where}: ожидается не больше {setting.maximum}, а не {value!r}")
     if setting.choices and value not in setting.choices:
-        raise ConfigError(f"{where}: expected one of {', '.join(setting.choices)}, got {value!r}")
+        raise ConfigError(
+            f"{where}: ожидается одно из: {', '.join(setting.choices)}, а не {value!r}"
+        )
     return value
+
+
+_TYPE_NAMES = {str: "строка", bool: "true или false"}
 
 
 def _parse_time(value: str, where: str) -> time:
     try:
         return time.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"{where}: expected a time HH:MM, got {value!r}") from None
+        raise ConfigError(f"{where}: ожидается время ЧЧ:ММ, а не {value!r}") from None
 
 
 def _parse_dates(values: tuple[str, ...], where: str) -> tuple[date, ...]:
     try:
         return tuple(date.fromisoformat(v) for v in values)
     except ValueError:
-        raise ConfigError(f"{where}: expected dates YYYY-MM-DD, got {list(values)!r}") from None
+        raise ConfigError(f"{where}: ожидаются даты ГГГГ-ММ-ДД, а не {list(values)!r}") from None
 
 
 def default_config_path() -> Path:
@@ -414,7 +421,7 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
             setting = _BY_KEY.get(key)
             if setting is None:
                 known = sorted(s.key for s in SETTINGS)
-                raise ConfigError(f"{where}: unknown key; known keys are {', '.join(known)}")
+                raise ConfigError(f"{where}: неизвестный ключ; ключи настроек: {', '.join(known)}")
             values[key] = _check_value(setting, value, where)
     base_dir = (source.parent if source else Path.cwd()).resolve()
     overrides: list[str] = []
@@ -427,13 +434,13 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
         zone = ZoneInfo(str(values["committee.timezone"]))
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"{source or 'defaults'}: committee.timezone: unknown time zone "
-            f"{values['committee.timezone']!r} (expected e.g. Europe/Moscow)"
+            f"{source or 'по умолчанию'}: committee.timezone: неизвестный часовой пояс "
+            f"{values['committee.timezone']!r} (ожидается, например, Europe/Moscow)"
         ) from None
     start = _parse_time(str(values["working_hours.start"]), f"{source}: working_hours.start")
     end = _parse_time(str(values["working_hours.end"]), f"{source}: working_hours.end")
     if end <= start:
-        raise ConfigError(f"{source}: working_hours.end must be later than working_hours.start")
+        raise ConfigError(f"{source}: working_hours.end должно быть позже working_hours.start")
     spool = str(values["mail.spool_dir"])
     workflows = str(values["workflows.dir"])
     return Config(

@@ -7,12 +7,19 @@ A daemon killed between sending and marking leaves the row ``sending``; when the
 runs out it is sent again with the same Message-ID (the spool overwrites its file; mail
 clients fold the duplicate), so a message is never lost. Mail goes out only within
 working hours on working days.
+
+A letter speaks of the working day it was meant to leave on ("сегодня", "через 2 рабочих
+дня"). One that could not leave that day (the mail server was down, the daemon stopped)
+is handed to ``refresh`` first: rewritten for today, or dropped with the reason in its
+``note`` (status ``dropped``) — never sent with a stale text. The ``Date:`` header is the
+moment of sending.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +29,7 @@ from sqlmodel import col, or_, select
 from engine.core.clock import Clock
 from engine.core.db import session_scope
 from engine.core.models import OutboxMessage
-from engine.escalation.sweep import record_state
+from engine.escalation.sweep import Refreshed, record_state
 from engine.escalation.timeline import WorkingHours
 from notifications import (
     Mailer,
@@ -53,6 +60,7 @@ class DeliveryResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    dropped: int = 0  # out of date before they could leave (see the module doc)
     quiet: bool = False  # outside working hours: only urgent letters (sign-in) attempted
 
 
@@ -127,6 +135,7 @@ async def deliver(
     max_attempts: int,
     batch: int = 50,
     stop: threading.Event | None = None,
+    refresh: Callable[[OutboxMessage, datetime], Refreshed] | None = None,
 ) -> DeliveryResult:
     """Send up to ``batch`` due messages; safe to run in several daemons at once.
 
@@ -143,6 +152,24 @@ async def deliver(
         if row is None:
             break
         attempts = row.attempts + 1
+        moment = clock.now()
+        fresh: dict[str, object] = {}
+        if refresh is not None and row.valid_until is not None and moment > row.valid_until:
+            renewed = refresh(row, moment)
+            if renewed.letter is None:
+                log.info("outbox %s: dropped: %s", row.id, renewed.note)
+                _finish(engine, row, status="dropped", note=renewed.note)
+                result.dropped += 1
+                continue
+            fresh = {
+                "subject": renewed.letter.subject,
+                "body_text": renewed.letter.text,
+                "body_html": renewed.letter.html,
+                "valid_until": renewed.valid_until,
+                "note": renewed.note,
+            }
+            row.subject = renewed.letter.subject
+            row.body_text, row.body_html = renewed.letter.text, renewed.letter.html
         try:
             message = build_message(
                 RenderedMessage(row.subject, row.body_text, row.body_html),
@@ -151,7 +178,7 @@ async def deliver(
                 recipient_name=row.recipient_name,
                 recipient_email=row.recipient_email,
                 message_id=row.message_id,
-                date=row.created_at,
+                date=moment,
                 headers=_headers(row),
                 calendar=row.ics,
             )
@@ -181,14 +208,25 @@ async def deliver(
             result.failed += 1
             continue
         if _finish(
-            engine, row, status="sent", attempts=attempts, sent_at=clock.now(), last_error=""
+            engine,
+            row,
+            status="sent",
+            attempts=attempts,
+            sent_at=clock.now(),
+            last_error="",
+            **fresh,
         ):
             result.sent += 1
-    if result.sent or result.retried or result.failed:
+    if result.sent or result.retried or result.failed or result.dropped:
         record_state(
             engine,
             "delivery",
             now,
-            {"sent": result.sent, "retried": result.retried, "failed": result.failed},
+            {
+                "sent": result.sent,
+                "retried": result.retried,
+                "failed": result.failed,
+                "dropped": result.dropped,
+            },
         )
     return result

@@ -47,10 +47,11 @@ from engine.core.models import (
     Task,
     pk,
 )
+from engine.core.workcalendar import WorkCalendar
 from engine.escalation.ladder import Ladder, Step
 from engine.escalation.timeline import PlannedStep, TaskFacts, WorkingHours, plan_steps
 from engine.lifecycle.workflow import WorkflowDef
-from notifications import TaskNotice, deadline_calendar, make_message_id, render
+from notifications import RenderedMessage, TaskNotice, deadline_calendar, make_message_id, render
 
 log = logging.getLogger(__name__)
 
@@ -189,20 +190,24 @@ def recipients(
 def _notice(
     esc: Escalator,
     session: Session,
-    planned: PlannedStep,
+    step_name: str,
     task: Task,
     measure: Measure,
     plan: Plan,
     person: Person,
     behalf: Person | None,
+    today: date,
     now: datetime,
 ) -> TaskNotice:
-    today = esc.hours.local_date(now)
+    """The letter's facts as of ``today`` — the working day on which it will leave.
+
+    ``now`` signs the links (their expiry counts from it)."""
     calendar = esc.hours.calendar
     responsible = session.get(Person, task.responsible_id) if task.responsible_id else None
     supervisor = session.get(Person, task.supervisor_id) if task.supervisor_id else None
     school = session.get(School, task.school_id) if task.school_id else None
-    due = task.due_date or today
+    written = task.due_date or today
+    due = calendar.effective_deadline(written)
     since = esc.hours.local_date(task.state_since) if task.state_since else today
     return TaskNotice(
         task_id=pk(task),
@@ -210,12 +215,13 @@ def _notice(
         measure_number=measure.number,
         measure_title=measure.title,
         due=due,
+        written_due=written if written != due else None,
         state_label=esc.workflow.label(task.state),
         responsible_name=responsible.name if responsible else "не назначен",
         recipient_name=person.name,
         recipient_email=person.email,
         committee_name=esc.committee,
-        step=planned.step.name,
+        step=step_name,
         links=esc.task_links(task, person, behalf, now),
         target=school.name if school else "",
         expected_result=measure.expected_result,
@@ -226,6 +232,20 @@ def _notice(
         reported_on=since if task.state in esc.workflow.awaiting else None,
         report=task.report,
     )
+
+
+def pointless(step: Step, task: Task, day: date, calendar: WorkCalendar) -> str | None:
+    """Why a reminder before the deadline would say nothing useful if it left on ``day``.
+
+    "Three days left" on the due day, or "due today" after it, is worse than silence; the
+    overdue steps follow. The reason is recorded on the step (or the dropped letter).
+    """
+    if step.anchor != "due" or step.offset > 0 or task.due_date is None:
+        return None
+    due = calendar.effective_deadline(task.due_date)
+    if day > due or (step.offset < 0 and day >= due):
+        return f"Устарело: срок {due:%d.%m.%Y} уже наступил, напоминание не отправлено."
+    return None
 
 
 def queue_message(
@@ -246,7 +266,9 @@ def queue_message(
     """Render a letter and store it in the outbox under its unique ``dedupe`` key.
 
     The Message-ID is derived from the key, so any resend of this row is the same
-    letter to the mail server and to the recipient's client.
+    letter to the mail server and to the recipient's client. The letter speaks of the
+    working day it can first leave on (``not_before``); past that day's working hours it
+    is out of date (``valid_until``) and the sender rewrites or drops it.
     """
     rendered = render(template, context, esc.templates_dir)
     session.add(
@@ -266,6 +288,7 @@ def queue_message(
             created_at=now,
             not_before=not_before,
             ics=ics,
+            valid_until=esc.hours.at(esc.hours.local_date(not_before), esc.hours.end),
         )
     )
 
@@ -280,30 +303,38 @@ def take_step(
     now: datetime,
     result: SweepResult,
 ) -> None:
-    """Record one step and enqueue its messages (the caller's transaction commits)."""
-    today = esc.hours.local_date(now)
-    stale = planned.pre_due and task.due_date is not None and task.due_date < today
+    """Record one step and enqueue its messages (the caller's transaction commits).
+
+    The letters are written for the working day they can leave on — later than the step's
+    own moment when the sweep finds it after hours (a Friday-evening catch-up leaves on
+    Monday and must count the days from Monday).
+    """
+    leaves = max(planned.send_at, esc.hours.next_open(now))
+    day = esc.hours.local_date(leaves)
+    reason = pointless(planned.step, task, day, esc.hours.calendar)
     row = EscalationStep(
         task_id=pk(task),
         step=planned.step.name,
         key=planned.key,
         fire_at=planned.fire_at,
         taken_at=now,
-        skipped=stale,
-        note="срок уже прошёл: напоминание не отправлено" if stale else "",
+        skipped=reason is not None,
+        note=reason or "",
     )
     session.add(row)
     session.flush()
     result.steps += 1
-    if stale:
+    if reason is not None:
         result.skipped += 1
         return
-    for person, behalf in recipients(session, planned.step, task, plan, today):
+    for person, behalf in recipients(session, planned.step, task, plan, day):
         if not person.email:
             result.missing_email.append(person.key)
             log.warning("task %s step %s: %s has no email", task.id, planned.key, person.key)
             continue
-        notice = _notice(esc, session, planned, task, measure, plan, person, behalf, now)
+        notice = _notice(
+            esc, session, planned.step.name, task, measure, plan, person, behalf, day, now
+        )
         ics = ""
         if planned.step.calendar and task.due_date is not None:
             ics = deadline_calendar(
@@ -321,13 +352,63 @@ def take_step(
             context={"notice": notice},
             person=person,
             now=now,
-            not_before=planned.send_at,
+            not_before=leaves,
             task_id=pk(task),
             step_id=pk(row),
             on_behalf_of_id=behalf.id if behalf else None,
             ics=ics,
         )
         result.messages += 1
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """What becomes of a letter that could not leave on its day."""
+
+    letter: RenderedMessage | None  # None: drop it
+    note: str
+    valid_until: datetime | None = None
+
+
+def refresh_letter(engine: Engine, esc: Escalator, row: OutboxMessage, now: datetime) -> Refreshed:
+    """Rewrite a stale letter for the day it leaves on, or say why it must be dropped.
+
+    A digest is superseded by the next day's own. A task letter is written anew for
+    today (the days left or overdue have changed) unless its task has left the step's
+    states or a reminder now comes too late.
+    """
+    day = esc.hours.local_date(now)
+    written = esc.hours.local_date(row.not_before)
+    if row.step_id is None or row.task_id is None or row.person_id is None:
+        return Refreshed(
+            None,
+            f"Устарело: сводка на {written:%d.%m.%Y} не ушла в свой день; её заменяет "
+            "следующая сводка.",
+        )
+    with session_scope(engine) as session:
+        taken = session.get(EscalationStep, row.step_id)
+        task = session.get(Task, row.task_id)
+        person = session.get(Person, row.person_id)
+        measure = session.get(Measure, task.measure_id) if task else None
+        plan = session.get(Plan, measure.plan_id) if measure else None
+        if not (taken and task and person and measure and plan):
+            return Refreshed(None, "Устарело: задачи или получателя больше нет.")
+        step = next((s for s in esc.ladder_for(plan, measure).steps if s.name == taken.step), None)
+        if step is None or task.state not in step.states or task.detached_at is not None:
+            return Refreshed(
+                None,
+                f"Устарело: задача уже в состоянии «{esc.workflow.label(task.state)}».",
+            )
+        reason = pointless(step, task, day, esc.hours.calendar)
+        if reason is not None:
+            return Refreshed(None, reason)
+        behalf = session.get(Person, row.on_behalf_of_id) if row.on_behalf_of_id else None
+        notice = _notice(esc, session, step.name, task, measure, plan, person, behalf, day, now)
+    return Refreshed(
+        render(step.template, {"notice": notice}, esc.templates_dir),
+        f"Текст обновлён на {day:%d.%m.%Y}: письмо не ушло в свой день.",
+        esc.hours.at(day, esc.hours.end),
+    )
 
 
 def _batch(

@@ -25,7 +25,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from engine.core.errors import DatabaseError
-from engine.core.models import AuditEvent, AuditHead
+from engine.core.models import AuditEvent, AuditHead, Task
 
 GENESIS = "0" * 64
 KEYED = "hmac-sha256"
@@ -40,7 +40,19 @@ def audit_key(secret: str) -> bytes:
 
 def _content(row: AuditEvent) -> dict[str, Any]:
     at = row.at.astimezone(UTC) if row.at.tzinfo else row.at.replace(tzinfo=UTC)
-    return {
+    # A clerk's change names a measure or a plan and lists its changes; a transition has
+    # none of them, and its content stays exactly what it was before these fields existed,
+    # so rows written by earlier releases keep their hashes.
+    extra = {
+        name: value
+        for name, value in (
+            ("measure_id", row.measure_id),
+            ("plan_id", row.plan_id),
+            ("changes", dict(row.changes or {})),
+        )
+        if value
+    }
+    return extra | {
         "seq": row.seq,
         "task_id": row.task_id,
         "event": row.event,
@@ -92,42 +104,58 @@ class VerifyResult:
         return self.problem is None
 
 
-def verify(session: Session, key: bytes) -> VerifyResult:
-    """Walk the chain in order; report the first broken link."""
+def verify(session: Session, key: bytes, initial: str) -> VerifyResult:
+    """Walk the chain in order; report the first broken link, then replay the states.
+
+    The keyed hash chain proves the log was not edited; it cannot see a task row edited
+    behind its back. So the walk also replays each task's transitions — every row must
+    start where the previous one of its task ended (``initial`` before the first) — and
+    then every task's state must be where its last row left it.
+    """
     head = session.get(AuditHead, 1)
     if head is not None and head.scheme != KEYED:
         return VerifyResult(
             0,
-            "the audit log was written before it was keyed (plain SHA-256) and has not "
-            "been re-keyed yet: run `measures init`",
+            "журнал аудита записан до введения ключа (простой SHA-256) и ещё не подписан "
+            "заново: выполните `measures init`",
         )
-    return _walk(session, key)
+    return _walk(session, key, initial)
 
 
-def _walk(session: Session, key: bytes | None) -> VerifyResult:
+def _walk(session: Session, key: bytes | None, initial: str | None) -> VerifyResult:
+    """The chain walk; ``key`` None: the plain SHA-256 of old chains; ``initial`` None:
+    hashes only, no replay of task states."""
     prev_hash = GENESIS
     expected_seq = 1
     checked = 0
+    states: dict[int, str] = {}
     for row in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))):
         if row.seq != expected_seq:
             return VerifyResult(
                 checked,
-                f"audit row seq {expected_seq} is missing "
-                f"(next present row is seq {row.seq}): a row was deleted",
+                f"нет записи {expected_seq} журнала (следующая — запись {row.seq}): запись удалена",
             )
         if row.prev_hash != prev_hash:
             return VerifyResult(
                 checked,
-                f"audit row seq {row.seq}: prev_hash does not match "
-                "the previous row: the chain was cut or rewritten",
+                f"запись {row.seq}: ссылка на предыдущую запись не совпадает: "
+                "цепочка разорвана или переписана",
             )
         if compute_hash(prev_hash, row, key) != row.hash:
             return VerifyResult(
                 checked,
-                f"audit row seq {row.seq} (task {row.task_id}, event "
-                f"{row.event}): content does not match its hash: "
-                "the row was altered, or the chain was recomputed without the key",
+                f"запись {row.seq} ({_subject(row)}, действие {row.event}): содержимое не "
+                "совпадает с хешем: запись изменена или цепочка пересчитана без ключа",
             )
+        if row.task_id is not None and initial is not None:
+            before = states.get(row.task_id, initial)
+            if row.from_state != before:
+                return VerifyResult(
+                    checked,
+                    f"запись {row.seq} (задача {row.task_id}): переход из «{row.from_state}», "
+                    f"а предыдущие записи оставили задачу в «{before}»",
+                )
+            states[row.task_id] = row.to_state
         prev_hash = row.hash
         expected_seq += 1
         checked += 1
@@ -135,10 +163,20 @@ def _walk(session: Session, key: bytes | None) -> VerifyResult:
     if head is not None and (head.seq, head.hash) != (expected_seq - 1, prev_hash):
         return VerifyResult(
             checked,
-            f"audit row seq {expected_seq} is missing: the chain's head "
-            f"records seq {head.seq}: the newest rows were deleted "
-            "or the head was altered",
+            f"нет записи {expected_seq} журнала, а его вершина помнит запись {head.seq}: "
+            "удалены последние записи или изменена вершина",
         )
+    if initial is None:
+        return VerifyResult(checked, None)
+    rows = session.exec(select(Task.id, Task.state).order_by(col(Task.id))).yield_per(10_000)
+    for task_id, state in rows:
+        expected = states.get(task_id or 0, initial)
+        if state != expected:
+            return VerifyResult(
+                checked,
+                f"задача {task_id} в состоянии «{state}», а по журналу — «{expected}»: "
+                "состояние изменено в обход журнала",
+            )
     return VerifyResult(checked, None)
 
 
@@ -152,7 +190,7 @@ def rekey(session: Session, key: bytes) -> VerifyResult | None:
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
     if head is None or head.scheme == KEYED:
         return None
-    result = _walk(session, None)
+    result = _walk(session, None, None)
     if not result.ok:
         return result
     prev_hash = GENESIS
@@ -164,3 +202,11 @@ def rekey(session: Session, key: bytes) -> VerifyResult | None:
     head.hash, head.scheme = prev_hash, KEYED
     session.add(head)
     return result
+
+
+def _subject(row: AuditEvent) -> str:
+    if row.task_id is not None:
+        return f"задача {row.task_id}"
+    if row.measure_id is not None:
+        return f"мероприятие {row.measure_id}"
+    return f"план {row.plan_id}"

@@ -34,18 +34,12 @@ from engine.core.clock import Clock, local_date
 from engine.core.db import session_scope
 from engine.core.errors import Conflict, DatabaseError, NotFound, TransitionRefused
 from engine.core.models import AuditEvent, Person, Task, pk
+from engine.core.words import ROLE_NAMES, initials
 from engine.directory.people import acts_for, find_person
 from engine.lifecycle import audit
 from engine.lifecycle.workflow import EventDef, Guard, WorkflowDef, build_machine
 
 log = logging.getLogger(__name__)
-
-_ROLE_NAMES = {
-    "responsible": "ответственный исполнитель",
-    "supervisor": "контролирующее лицо",
-    "head": "председатель комитета",
-    "admin": "администратор",
-}
 
 
 @dataclass
@@ -138,7 +132,7 @@ class Lifecycle:
         held = self.roles_held(attempt.session, actor, task)
         matching = [role for role in event.roles if role in held]
         if not matching:
-            needed = " или ".join(_ROLE_NAMES[r] for r in event.roles)
+            needed = " или ".join(ROLE_NAMES[r] for r in event.roles)
             raise TransitionRefused(
                 f"{actor.name} ({actor.key}) не может выполнить «{event.label}» ({event.name}) "
                 f"по задаче {task.id}: это вправе {needed}."
@@ -168,7 +162,7 @@ class Lifecycle:
         if brought is not None and actor.id in {brought.actor_id, brought.on_behalf_of_id}:
             raise TransitionRefused(
                 f"Нельзя решать по собственному отчёту: отчёт по задаче {task.id} "
-                f"представлен при участии {actor.name} ({actor.key}). "
+                f"представлен с участием сотрудника: {initials(actor.name)} ({actor.key}). "
                 "Решение принимает другое контролирующее лицо."
             )
         return True
@@ -215,7 +209,7 @@ class Lifecycle:
                 "действие не выполнено, повторите его."
             ) from None
         except OperationalError as exc:
-            raise DatabaseError(f"the database refused the change: {exc.orig}") from None
+            raise DatabaseError(f"база данных отказала в изменении: {exc.orig}") from None
 
     def _fire(
         self,

@@ -8,6 +8,8 @@ transitions would add). Rows are moved with ``machine.events[name].trigger(row)`
 
 from __future__ import annotations
 
+import json
+import re
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -261,27 +263,29 @@ def build_machine(
 
 
 def mermaid(definition: WorkflowDef) -> str:
-    """The state diagram in Mermaid syntax, drawn by transitions' own diagram extension.
+    """The state diagram in Mermaid syntax, with the rule book's Russian labels.
 
-    A separate GraphMachine on a throw-away model: the shared machine has no model, and
-    ``GraphMachine(model=None).get_graph()`` fails (STACK-NOTES).
+    Written from the definition rather than by transitions' diagram extension, whose
+    output named states and events by their code names and carried a front matter that
+    was not YAML. The tests check this text with the real Mermaid parser (tests/mermaid).
     """
-    from transitions.extensions import GraphMachine
 
-    graph = GraphMachine(
-        model=_DiagramModel(),
-        states=list(definition.states),
-        initial=definition.initial,
-        transitions=[
-            {"trigger": e.name, "source": list(e.source), "dest": e.dest}
-            for e in definition.events.values()
-        ],
-        auto_transitions=False,
-        graph_engine="mermaid",
-        title=f"workflow {definition.name}",
-    )
-    return str(graph.get_graph().draw(None))
+    def text(value: str) -> str:
+        return " ".join(value.replace('"', "'").replace(";", ",").split())
+
+    ids = {
+        state: state if _MERMAID_ID.fullmatch(state) else f"s{n}"
+        for n, state in enumerate(definition.states)
+    }
+    title = json.dumps(f"Порядок работы с задачей ({definition.name})", ensure_ascii=False)
+    lines = ["---", f"title: {title}", "---", "stateDiagram-v2", "  direction LR"]
+    lines += [f'  state "{text(definition.label(s))}" as {ids[s]}' for s in definition.states]
+    lines.append(f"  [*] --> {ids[definition.initial]}")
+    for event in definition.events.values():
+        for source in event.source:
+            lines.append(f"  {ids[source]} --> {ids[event.dest]}: {text(event.label)}")
+    lines += [f"  {ids[s]} --> [*]" for s in definition.states if not definition.allowed_from(s)]
+    return "\n".join(lines) + "\n"
 
 
-class _DiagramModel:
-    """Stand-in model for the diagram machine."""
+_MERMAID_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")

@@ -20,6 +20,13 @@ from engine.core.models import AuditEvent, EscalationStep, Measure, OutboxMessag
 from engine.plans.resolve import Directory, Resolution
 from engine.plans.schedule import Occurrence
 
+#: Task.set_by_hand names → the columns a re-import or re-dating leaves alone.
+HAND_SET_FIELDS: dict[str, tuple[str, ...]] = {
+    "dates": ("start_date", "due_date"),
+    "responsible": ("responsible_id",),
+    "supervisor": ("supervisor_id",),
+}
+
 
 @dataclass(frozen=True)
 class DesiredTask:
@@ -125,6 +132,10 @@ def sync_tasks(
             "due_date": due,
         }
         task = existing.pop(desired.identity, None)
+        if task is not None:  # what a clerk set by hand stays as they set it
+            for kept in task.set_by_hand:
+                for name in HAND_SET_FIELDS.get(kept, ()):
+                    fields.pop(name, None)
         if task is None:
             session.add(
                 Task.model_validate(

@@ -26,7 +26,14 @@ from engine.core.workcalendar import WorkCalendar
 from engine.plans.expand import DesiredTask, TaskChanges, desired_tasks, sync_tasks
 from engine.plans.readers.document import SourceDocument, SourceRow
 from engine.plans.resolve import Directory, normalise, resolve
-from engine.plans.schedule import Cadence, EventDate, occurrences, parse_deadline, schedule_json
+from engine.plans.schedule import (
+    Cadence,
+    EventDate,
+    missing_events,
+    occurrences,
+    parse_deadline,
+    schedule_json,
+)
 
 #: Fields of a measure compared when an edited document is imported again.
 _COMPARED = (
@@ -224,6 +231,9 @@ def review(
         schedule = parse_deadline(row.deadline, period)
         dated = occurrences(schedule, period, calendar, events, continuous_cadence)
         own: list[str] = list(schedule.problems)
+        waiting = missing_events(schedule, dated)
+        if waiting:
+            own.append(waiting)
         who = resolve(row.responsible, directory, doc.abbreviations, _headings(doc, row.section))
         own.extend(f"Ответственный «{text}» не найден в справочнике." for text in who.unresolved)
         if not row.responsible.strip():
@@ -399,23 +409,8 @@ def reexpand_events(
     now: datetime,
 ) -> TaskChanges:
     """After the assessment calendar changed: re-date every event-bound measure's tasks."""
-    changes = TaskChanges()
-    for measure, plan in session.exec(
-        select(Measure, Plan).join(Plan, col(Plan.id) == Measure.plan_id)
-    ):
-        if measure.schedule.get("kind") != "event":
-            continue
-        period = (plan.period_start, plan.period_end)
-        schedule = parse_deadline(measure.deadline_phrase, period)
-        dated = occurrences(schedule, period, calendar, events, continuous_cadence)
-        existing = list(session.exec(select(Task).where(Task.measure_id == measure.id)))
-        targets = sorted({(t.school_id, t.responsible_id) for t in existing}, key=str)
-        wanted = [
-            DesiredTask(n, school, responsible, measure.supervisor_id, when)
-            for n, when in enumerate(dated or [None], start=1)
-            for school, responsible in targets
-        ]
-        changes.add(sync_tasks(session, measure, wanted, initial_state, now))
-        measure.schedule = schedule_json(schedule, dated)
-        session.add(measure)
-    return changes
+    from engine.plans.redate import redate
+
+    return redate(
+        session, calendar, events, continuous_cadence, initial_state, now, kinds=("event",)
+    ).changes

@@ -62,7 +62,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -118,6 +118,9 @@ class EventDate:
 class Occurrence:
     start: date | None
     due: date
+    # The working day the due date really falls on (WorkCalendar.effective_deadline);
+    # set by occurrences(), not part of an occurrence's identity.
+    effective: date | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -1000,6 +1003,19 @@ def occurrences(
     continuous_cadence: Cadence = "quarterly",
 ) -> list[Occurrence]:
     """The concrete dated occurrences of a schedule in the plan's period (see module doc)."""
+    return [
+        replace(o, effective=calendar.effective_deadline(o.due))
+        for o in _occurrences(schedule, period, calendar, events, continuous_cadence)
+    ]
+
+
+def _occurrences(
+    schedule: Schedule,
+    period: tuple[date, date],
+    calendar: WorkCalendar,
+    events: Sequence[EventDate],
+    continuous_cadence: Cadence,
+) -> list[Occurrence]:
     start, end = period
     if schedule.kind in ("once", "window", "multiple"):
         return [Occurrence(w.start, w.due) for w in schedule.windows]
@@ -1036,14 +1052,29 @@ def _event_occurrences(
     for event in sorted(events, key=lambda e: e.date):
         if not low <= event.date <= high or (wanted and event.kind.strip().upper() not in wanted):
             continue
-        due = calendar.add_working_days(event.date, binding.offset_working_days)
         if binding.offset_calendar_days:
-            due = calendar.on_or_before(due + timedelta(days=binding.offset_calendar_days))
+            # Calendar days count from the event's own date, even when that is a day off
+            # ("за 2 дня до" a Saturday event is the Thursday), then back to a working day.
+            due = calendar.on_or_before(event.date + timedelta(days=binding.offset_calendar_days))
+        else:
+            due = calendar.add_working_days(event.date, binding.offset_working_days)
         after = binding.offset_working_days >= 0 and binding.offset_calendar_days >= 0
         occurrence = Occurrence(event.date if after else None, due)
         if occurrence not in result:
             result.append(occurrence)
     return result
+
+
+def missing_events(schedule: Schedule, dated: Sequence[Occurrence]) -> str | None:
+    """The problem of an event-bound deadline whose events are not in the calendar yet."""
+    if schedule.kind != "event" or schedule.event is None or dated:
+        return None
+    kinds = ", ".join(schedule.event.kinds) or "оценочных процедур"
+    return (
+        f"В календаре оценочных процедур нет событий ({kinds}) в периоде плана: задача "
+        "создана без даты и не будет напоминаться, пока календарь не загружен "
+        "(measures events import)."
+    )
 
 
 def schedule_json(schedule: Schedule, occurrences: Sequence[Occurrence]) -> dict[str, Any]:
@@ -1054,10 +1085,22 @@ def schedule_json(schedule: Schedule, occurrences: Sequence[Occurrence]) -> dict
         "event": (
             None
             if schedule.event is None
-            else {"offset_working_days": schedule.event.offset_working_days}
+            else {
+                "offset_working_days": schedule.event.offset_working_days,
+                "offset_calendar_days": schedule.event.offset_calendar_days,
+                "kinds": list(schedule.event.kinds),
+            }
         ),
         "occurrences": [
-            {"start": None if o.start is None else o.start.isoformat(), "due": o.due.isoformat()}
+            {
+                "start": None if o.start is None else o.start.isoformat(),
+                "due": o.due.isoformat(),
+                **(
+                    {"effective_due": o.effective.isoformat()}
+                    if o.effective is not None and o.effective != o.due
+                    else {}
+                ),
+            }
             for o in occurrences
         ],
         "problems": list(schedule.problems),
