@@ -73,7 +73,7 @@ def list_tasks(
             col(Task.detached_at).is_(None),
         )
     rows = []
-    for task, measure, plan, resp, sup in session.execute(query).tuples():
+    for task, measure, plan, resp, sup in session.execute(query).all():
         assert task.id is not None and plan.id is not None
         rows.append(
             TaskRow(

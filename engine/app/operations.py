@@ -35,6 +35,7 @@ class SweepOnce:
     steps: SweepResult
     digests: int
     delivery: DeliveryResult | None
+    cases: int = 0  # school cases moved by the periodic check
 
 
 def take_due_steps(app: App, stop: threading.Event | None = None) -> SweepResult:
@@ -47,17 +48,25 @@ def queue_digests(app: App) -> int:
     return enqueue_digests(app.ready_engine(), app.escalator, app.clock)
 
 
+def check_school_cases(app: App) -> int:
+    """School cases whose help period ended or whose next round arrived move on; how many."""
+    from engine.app.cases import check_cases
+
+    return check_cases(app).moves
+
+
 def record_daemon(app: App, value: dict[str, object]) -> None:
     """Tell ``measures status`` what this daemon process is doing."""
     record_state(app.engine, "daemon", app.clock.now(), value)
 
 
 def sweep_once(app: App, *, send: bool) -> SweepOnce:
-    """What one daemon tick does: take due steps, queue today's digests, maybe deliver."""
+    """What one daemon tick does: due steps, today's digests, the cases' check, maybe deliver."""
     result = take_due_steps(app)
     digests = queue_digests(app)
+    moved = check_school_cases(app)
     delivered = asyncio.run(app.deliver()) if send else None
-    return SweepOnce(result, digests, delivered)
+    return SweepOnce(result, digests, delivered, moved)
 
 
 def simulate(app: App, first: date, last: date) -> list[TimelineEntry]:

@@ -20,7 +20,7 @@ __all__ = ["app", "main"]
 
 # In the order `measures --help` lists them: setting up, plans, the directory, daily work,
 # the daemon.
-for _module in ("setup", "plans", "directory", "tasks", "operations"):
+for _module in ("setup", "plans", "directory", "tasks", "cases", "operations"):
     importlib.import_module(f"engine.cli.{_module}")
 
 

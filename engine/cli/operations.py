@@ -50,6 +50,8 @@ def sweep_once(
         f"Шагов выполнено: {result.steps} (пропущено {result.skipped}), "
         f"писем в очереди: {result.messages}, сводок: {done.digests}."
     )
+    if done.cases:
+        out.print(f"Дел школ продвинуто: {done.cases} (measures cases).")
     if delivered is not None:
         if delivered.quiet:
             out.print("Нерабочее время: письма будут отправлены в рабочие часы.")

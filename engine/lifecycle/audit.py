@@ -26,8 +26,16 @@ GENESIS = "0" * 64
 
 
 def _content(row: AuditEvent) -> dict[str, Any]:
+    """The hashed content. A case or administrative-measure subject is added only when
+    set, so rows written before those subjects existed keep their hashes."""
     at = row.at.astimezone(UTC) if row.at.tzinfo else row.at.replace(tzinfo=UTC)
+    subjects = {
+        name: value
+        for name, value in (("case_id", row.case_id), ("admin_id", row.admin_id))
+        if value is not None
+    }
     return {
+        **subjects,
         "seq": row.seq,
         "task_id": row.task_id,
         "event": row.event,
@@ -58,6 +66,15 @@ def append(session: Session, row: AuditEvent) -> AuditEvent:
     session.add(row)
     session.add(head)
     return row
+
+
+def subject(row: AuditEvent) -> str:
+    """What an audit row is about, for messages: ``task 5``, ``case 2``, ``admin 1``."""
+    if row.case_id is not None:
+        return f"case {row.case_id}"
+    if row.admin_id is not None:
+        return f"administrative measure {row.admin_id}"
+    return f"task {row.task_id}"
 
 
 @dataclass(frozen=True)
@@ -91,7 +108,7 @@ def verify(session: Session) -> VerifyResult:
         if compute_hash(prev_hash, row) != row.hash:
             return VerifyResult(
                 checked,
-                f"audit row seq {row.seq} (task {row.task_id}, event "
+                f"audit row seq {row.seq} ({subject(row)}, event "
                 f"{row.event}): content does not match its hash: "
                 "the row was altered",
             )
