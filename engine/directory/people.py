@@ -70,6 +70,9 @@ def import_people(session: Session, path: Path) -> ImportSummary:
         if key in seen:
             table.problem(line, "key", f"{key!r} already on line {seen[key]}")
             continue
+        if key == "system":
+            table.problem(line, "key", "'system' is reserved for the program's own actions")
+            continue
         seen[key] = line
         if not cell["name"]:
             table.problem(line, "name", "empty")

@@ -4,7 +4,8 @@ Columns: ``key,name,short_name,email,head,aliases,flags``. ``head`` is the direc
 of the school's head (the responsible when a measure fans out to "ОО"); ``flags`` lists
 the lists the school is on: ``non_objective 2021; low_results`` (kind, optionally the
 school year it starts; Russian ``необъективность`` and ``ШНОР`` are accepted too).
-Import upserts schools by ``key`` and replaces their flags.
+Import upserts schools by ``key`` and replaces their flags (not those of risk lists
+imported with ``measures risks import``).
 """
 
 from __future__ import annotations
@@ -89,7 +90,9 @@ def import_schools(session: Session, path: Path) -> SchoolsSummary:
         school, is_new = upsert_by_key(session, School, fields)
         created += is_new
         updated += not is_new
-        session.exec(delete(RiskFlag).where(col(RiskFlag.school_id) == school.id))
+        session.exec(  # the directory's own flags; those of imported lists stay
+            delete(RiskFlag).where(col(RiskFlag.school_id) == school.id, RiskFlag.source == "")
+        )
         for kind, year in flags:
             session.add(RiskFlag(school_id=pk(school), kind=kind, year=year))
             flag_count += 1

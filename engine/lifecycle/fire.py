@@ -17,8 +17,8 @@ Refusals raise :class:`~engine.core.errors.TransitionRefused` with a Russian sen
 shown as-is on the page, in the CLI and in the API.
 
 Automatic moves (events with ``when`` in the definition, e.g. a case starting when its
-first help task starts) are fired by the ``system`` person (inserted by the migration,
-role ``system``), through the same checks and into the same chain; no person can act as
+first help task starts) are fired by the ``system`` person (made on first use, role
+``system``), through the same checks and into the same chain; no person can act as
 it. Observers run inside the firing transaction after the audit row is appended, so a
 move they cause (a case following its help task) commits or fails with the task's own.
 
@@ -60,7 +60,7 @@ _ROLE_NAMES = {
     "system": "система (автоматически)",
 }
 
-#: The directory key of the engine's own actor (inserted by migration 0002).
+#: The directory key of the engine's own actor.
 SYSTEM_KEY = "system"
 
 
@@ -132,8 +132,17 @@ Observer = Callable[[Session, Fired], None]
 
 
 def system_actor(session: Session) -> Person:
-    """The engine's own actor (automatic moves), as the migration inserted it."""
-    return find_person(session, SYSTEM_KEY)
+    """The engine's own actor (automatic moves), made on first use.
+
+    Inactive: it gets no mail and plans cannot name it. Two first uses at once: the
+    loser's transaction fails on the unique key and is retried by its caller.
+    """
+    found = session.exec(select(Person).where(Person.key == SYSTEM_KEY)).first()
+    if found is None:
+        found = Person(key=SYSTEM_KEY, name="Система (автоматически)", active=False)
+        session.add(found)
+        session.flush()
+    return found
 
 
 @dataclass

@@ -6,9 +6,7 @@ Create Date: 2026-11-27
 
 The audit chain gets two more subjects (a school case, an administrative measure):
 ``task_id`` becomes nullable and a check keeps exactly one subject per row. Risk flags
-get their list's source and marker (existing rows: empty). The ``system`` person, who
-is the actor of the engine's automatic case moves, is inserted here (inactive: it gets
-no mail and plans cannot name it).
+get their list's source and marker (existing rows: empty).
 """
 
 from __future__ import annotations
@@ -225,37 +223,9 @@ def upgrade() -> None:
         batch_op.alter_column("source", server_default=None)
         batch_op.alter_column("marker", server_default=None)
 
-    person = sa.table(
-        "person",
-        sa.column("key", sa.String),
-        sa.column("name", sa.String),
-        sa.column("position", sa.String),
-        sa.column("organisation", sa.String),
-        sa.column("email", sa.String),
-        sa.column("roles", sa.JSON),
-        sa.column("aliases", sa.JSON),
-        sa.column("active", sa.Boolean),
-    )
-    op.bulk_insert(
-        person,
-        [
-            {
-                "key": "system",
-                "name": "Система (автоматически)",
-                "position": "",
-                "organisation": "",
-                "email": "",
-                "roles": [],
-                "aliases": [],
-                "active": False,
-            }
-        ],
-    )
-
 
 def downgrade() -> None:
     op.execute("DELETE FROM auditevent WHERE task_id IS NULL")
-    op.execute("DELETE FROM person WHERE key = 'system'")
     with op.batch_alter_table("riskflag", schema=None) as batch_op:
         batch_op.drop_column("marker")
         batch_op.drop_column("source")
