@@ -22,6 +22,9 @@ case_app = typer.Typer(
     help="Дело школы: история, программа помощи, оценка, меры воздействия.",
     no_args_is_help=True,
     invoke_without_command=True,
+    # `measures case SCHOOL --json` as well as `measures case --json SCHOOL`: the group
+    # reads its own options anywhere and leaves the sub-command's to it.
+    context_settings={"allow_interspersed_args": True, "ignore_unknown_options": True},
 )
 app.add_typer(results_app, name="results")
 app.add_typer(risks_app, name="risks")
