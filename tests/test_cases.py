@@ -414,3 +414,23 @@ def test_two_school_years_every_decision_audited(app: App) -> None:
     assert task_rows == 6 * 3  # five help tasks and the inspection: start, report, verify
     # four cases opened in 2025, two in 2026; seven decisions on СШ № 1's case
     assert chain.ok and chain.checked == total == 4 + 2 + 6 + 2 + 18
+
+
+def test_examples_show_three_stages_and_load_twice_the_same(app: App) -> None:
+    # What ./dev start loads (see the dev script), twice: the board has a school in
+    # each of three stages, and the second time nothing changes.
+    from engine.app.directory import people, schools
+    from tests.conftest import EXAMPLES
+
+    audited = []
+    for _ in range(2):
+        people(app, EXAMPLES / "people.csv")
+        schools(app, EXAMPLES / "schools.csv")
+        results_import(app, EXAMPLES / "results.csv")
+        risks_import(app, EXAMPLES / "risks.csv")
+        assign_help(app, "sosh1", "petrova", template=True)
+        assign_help(app, "sosh2", "petrova", template=True)
+        stages = {row.school_key: row.state for row in cases_board(app)}
+        assert stages == {"sosh1": "help_failed", "sosh2": "resolved", "gym3": "flagged"}
+        audited.append(_counts(app)[0])
+    assert audited[0] == audited[1]

@@ -91,7 +91,7 @@ def import_schools(session: Session, path: Path) -> SchoolsSummary:
         created += is_new
         updated += not is_new
         session.exec(  # the directory's own flags; those of imported lists stay
-            delete(RiskFlag).where(col(RiskFlag.school_id) == school.id, RiskFlag.source == "")
+            delete(RiskFlag).where(col(RiskFlag.school_id) == school.id, col(RiskFlag.source) == "")
         )
         for kind, year in flags:
             session.add(RiskFlag(school_id=pk(school), kind=kind, year=year))
