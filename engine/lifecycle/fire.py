@@ -271,8 +271,8 @@ class Lifecycle:
                 actor = find_person(session, actor_ident)
                 if expected_version is not None and row.version != expected_version:
                     raise Conflict(
-                        f"{noun} {row_id}: данные изменились (версия {row.version}, у вас "
-                        f"{expected_version}) — их уже обработал другой пользователь. "
+                        f"Запись «{noun} {row_id}» изменилась (версия {row.version}, у вас "
+                        f"{expected_version}): её уже обработал другой пользователь. "
                         "Обновите данные."
                     )
                 fired = self.fire_in(session, row, event_name, actor, comment, evidence)
