@@ -17,6 +17,7 @@ of it, computed by hand:
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -434,3 +435,66 @@ def test_examples_show_three_stages_and_load_twice_the_same(app: App) -> None:
         assert stages == {"sosh1": "help_failed", "sosh2": "resolved", "gym3": "flagged"}
         audited.append(_counts(app)[0])
     assert audited[0] == audited[1]
+
+
+#: The shipped case states under other names: nothing in Python may know them.
+CASE_RENAMED = {
+    "flagged": "listed",
+    "help_planned": "help_assigned",
+    "help_in_progress": "helping",
+    "evaluating": "judging",
+    "resolved": "improved",
+    "help_failed": "no_effect",
+    "administrative": "sanctions",
+    "closed": "archived",
+}
+
+
+def test_a_case_workflow_with_other_state_names_needs_no_python(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+    import shutil
+
+    from engine.core.clock import FixedClock
+    from engine.core.db import upgrade
+    from engine.core.settings import load_config
+    from tests.conftest import NOW, ROOT, write_config
+
+    monkeypatch.delenv("MEASURES_DATABASE_URL", raising=False)
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    for name in ("measure.toml", "escalation.toml"):
+        shutil.copy(ROOT / "workflows" / name, folder / name)
+    lines = []
+    for line in (ROOT / "workflows" / "school_case.toml").read_text(encoding="utf-8").splitlines():
+        if not line.startswith("meaning"):
+            for old, new in CASE_RENAMED.items():
+                line = re.sub(rf"\b{old}\b", new, line)
+        lines.append(line)
+    (folder / "school_case.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rules = (ROOT / "workflows" / "rules.toml").read_text(encoding="utf-8")
+    rules = rules.replace('open_in = ["help_failed", "administrative"]', 'open_in = ["no_effect"]')
+    (folder / "rules.toml").write_text(rules, encoding="utf-8")
+    renamed = App(
+        load_config(write_config(tmp_path, db_url, f'[workflows]\ndir = "{folder}"')),
+        FixedClock(NOW),
+    )
+    upgrade(renamed.engine)
+    try:
+        load_directory(renamed)
+        load_round(renamed, 2025)
+        load_round(renamed, 2026)
+        for school in ("sosh1", "sosh2"):
+            assign_help(renamed, school, "petrova", template=True)
+        assert case_of(renamed, "sosh1").state == "no_effect"
+        assert case_of(renamed, "sosh2").state == "improved"
+        with pytest.raises(GateClosed, match="не назначена"):
+            open_administrative(renamed, "gym3", "disciplinary", "petrova", "нарушения")
+        measure = open_administrative(renamed, "sosh1", "disciplinary", "lebedev", "нет сдвига")
+        decide_administrative_measure(renamed, measure.id or 0, "approve", "petrova")
+        assert case_of(renamed, "sosh1").state == "sanctions"
+        board = {row.school_key: row for row in cases_board(renamed)}
+        assert board["gym3"].state == "listed" and board["gym3"].meaning == "owing"
+    finally:
+        renamed.engine.dispose()
