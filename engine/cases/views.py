@@ -127,7 +127,8 @@ def board(session: Session, engine: CaseEngine, *, all_cases: bool = True) -> li
                 help_plan_id=case.help_plan_id,
                 help_tasks=progress.total,
                 help_done=progress.done,
-                overdue_help_tasks=progress.overdue,
+                # late help matters while the case is open; a finished case keeps its record
+                overdue_help_tasks=progress.overdue if case.state in engine.workflow.open else 0,
                 gate_open=checked.open,
                 override=override,
             )

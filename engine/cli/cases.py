@@ -46,8 +46,9 @@ Risk = Annotated[
 ]
 
 
-def _print_data_in(done: DataIn, as_json: bool, what: str) -> None:
+def _print_data_in(ctx: typer.Context, done: DataIn, as_json: bool, what: str) -> None:
     summary = done.summary
+    label = state_of(ctx).case_workflow.label
     if as_json:
         print_json({**summary.as_json(), "cases_moved": done.check.moved})
         return
@@ -66,7 +67,7 @@ def _print_data_in(done: DataIn, as_json: bool, what: str) -> None:
         for problem in summary.skipped:
             out.print(f"  {problem}", highlight=False)
     for case_id, before, after in done.check.moved:
-        out.print(f"Дело {case_id}: {before} → {after}.")
+        out.print(f"Дело {case_id}: {label(before)} → {label(after)}.")
 
 
 @results_app.command("import")
@@ -80,7 +81,8 @@ def results_import(
     Понизили / Подтвердили / Повысили."""
     from engine.app.cases import results_import as load
 
-    _print_data_in(load(state_of(ctx), file, skip_bad_rows=skip_bad_rows), as_json, "результаты")
+    done = load(state_of(ctx), file, skip_bad_rows=skip_bad_rows)
+    _print_data_in(ctx, done, as_json, "результаты")
 
 
 @risks_app.command("import")
@@ -104,7 +106,7 @@ def risks_import(
     done = load(
         state_of(ctx), file, year=year, kind=kind, source=source, skip_bad_rows=skip_bad_rows
     )
-    _print_data_in(done, as_json, "перечень")
+    _print_data_in(ctx, done, as_json, "перечень")
 
 
 @risks_app.command("detect")
@@ -280,8 +282,9 @@ def case_help(
     from engine.app.cases import assign_help
 
     school, risk = _school(ctx)
+    state = state_of(ctx)
     linked = assign_help(
-        state_of(ctx), school, actor, plan_id=plan, template=template, kind=risk, curator=curator
+        state, school, actor, plan_id=plan, template=template, kind=risk, curator=curator
     )
     if linked.already:
         out.print(f"Программа помощи уже назначена: план {linked.plan.id} «{linked.plan.title}».")
@@ -290,8 +293,12 @@ def case_help(
         f"Программа помощи: план {linked.plan.id} «{linked.plan.title}», мероприятий для школы: "
         f"{linked.tasks}."
     )
+    label = state.case_workflow.label
     for fired in linked.fired:
-        out.print(f"Дело: {fired.audit.from_state} → {fired.audit.to_state} ({fired.actor.name}).")
+        out.print(
+            f"Дело: {label(fired.audit.from_state)} → {label(fired.audit.to_state)} "
+            f"({fired.actor.name})."
+        )
 
 
 @case_app.command("open-administrative")
