@@ -333,7 +333,7 @@ class CaseEngine:
             if any(e.when in _TIMED for e in self.workflow.automatic(s))
         )
 
-    def check(self, engine: Engine, batch_size: int = 200) -> CheckResult:
+    def check(self, engine: Engine) -> CheckResult:
         """The periodic check: cases waiting for time or data, each case its own transaction.
 
         A case another daemon holds is skipped (``SKIP LOCKED``); one moved by somebody
@@ -341,41 +341,34 @@ class CaseEngine:
         """
         result = CheckResult()
         states = self.timed_states()
-        after = 0
-        while True:
-            with session_scope(engine) as session:
-                ids = list(
-                    session.exec(
-                        select(SchoolCase.id)
-                        .where(col(SchoolCase.state).in_(states), col(SchoolCase.id) > after)
-                        .order_by(col(SchoolCase.id))
-                        .limit(batch_size)
-                    )
+        with session_scope(engine) as session:
+            # the state index alone: the ids of the waiting cases, not a walk over all
+            ids = sorted(
+                pk(case)
+                for case in session.exec(
+                    select(SchoolCase).where(col(SchoolCase.state).in_(states))
                 )
-            if not ids:
-                break
-            for case_id in ids:
-                try:
-                    with session_scope(engine) as session:
-                        case = session.exec(
-                            select(SchoolCase)
-                            .where(SchoolCase.id == case_id, col(SchoolCase.state).in_(states))
-                            .with_for_update(skip_locked=True)
-                        ).first()
-                        if case is None:
-                            continue
-                        result.cases += 1
-                        before = case.state
-                        moves = self.advance(session, case)
-                        session.commit()
-                except (StaleDataError, IntegrityError):
-                    result.conflicts += 1
-                    continue
-                result.moves += len(moves)
-                assert case_id is not None
-                if moves:
-                    result.moved.append((case_id, before, case.state))
-            after = ids[-1] or 0
+            )
+        for case_id in ids:
+            try:
+                with session_scope(engine) as session:
+                    case = session.exec(
+                        select(SchoolCase)
+                        .where(SchoolCase.id == case_id, col(SchoolCase.state).in_(states))
+                        .with_for_update(skip_locked=True)
+                    ).first()
+                    if case is None:
+                        continue  # moved meanwhile, or another daemon holds it
+                    result.cases += 1
+                    before = case.state
+                    moves = self.advance(session, case)
+                    session.commit()
+            except (StaleDataError, IntegrityError):
+                result.conflicts += 1
+                continue
+            result.moves += len(moves)
+            if moves:
+                result.moved.append((case_id, before, case.state))
         if result.moves:
             log.info("cases: %d checked, %d moved", result.cases, result.moves)
         return result
