@@ -36,9 +36,9 @@ from engine.app.cases import (
     risks_import,
 )
 from engine.app.tasks import list_tasks
-from engine.cases.gate import OVERRIDE_MARK, GateClosed
+from engine.cases.gate import OVERRIDE_MARK
 from engine.core.db import session_scope
-from engine.core.errors import TransitionRefused
+from engine.core.errors import GateClosed, TransitionRefused
 from engine.core.models import AdministrativeMeasure, AuditEvent, CaseEvaluation
 from engine.lifecycle.audit import verify
 from tests.cases_data import (

@@ -22,9 +22,8 @@ from datetime import date, datetime
 
 from sqlmodel import Session, func, select
 
-from engine.cases.evaluate import VERDICT_LABELS
 from engine.cases.progress import CaseEngine
-from engine.core.errors import TransitionRefused
+from engine.core.errors import GateClosed, TransitionRefused
 from engine.core.models import (
     AdministrativeMeasure,
     AuditEvent,
@@ -40,18 +39,6 @@ from engine.core.workcalendar import WorkCalendar
 from engine.lifecycle import audit
 from engine.lifecycle.fire import Fired, Lifecycle
 from engine.plans.importing import school_year
-
-
-class GateClosed(TransitionRefused):
-    """The gate refused: ``reasons`` are the Russian sentences, ``str()`` all of them."""
-
-    def __init__(self, school: School, reasons: list[str]) -> None:
-        self.reasons = reasons
-        super().__init__(
-            f"Меры административного воздействия для школы «{school.short_name or school.name}» "
-            "открыть нельзя — сначала адресная помощь, меры воздействия только если она не "
-            "дала позитивного сдвига. Причины: " + "; ".join(reasons) + "."
-        )
 
 
 @dataclass(frozen=True)
@@ -104,10 +91,6 @@ def _evaluation_reasons(session: Session, engine: CaseEngine, case: SchoolCase) 
     return []
 
 
-def _label(verdict: str) -> str:
-    return VERDICT_LABELS.get(verdict, verdict)
-
-
 def request_administrative(
     session: Session,
     engine: CaseEngine,
@@ -154,7 +137,7 @@ def request_administrative(
                 "откройте меру без --override."
             )
     elif not checked.open:
-        raise GateClosed(school, list(checked.reasons))
+        raise GateClosed(school.short_name or school.name, list(checked.reasons))
     now = engine.clock.now()
     measure = AdministrativeMeasure(
         case_id=pk(case),
@@ -216,7 +199,7 @@ def decide_administrative(
         if not checked.open:
             school = session.get(School, case.school_id)
             assert school is not None
-            raise GateClosed(school, list(checked.reasons))
+            raise GateClosed(school.short_name or school.name, list(checked.reasons))
     task = _make_task(session, engine, calendar, case, measure, actor)
     measure.task_id = pk(task)
     session.add(measure)

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, or_, select
 
+from engine.cases.evaluate import VERDICT_LABELS
 from engine.cases.gate import Gate, gate
 from engine.cases.progress import CaseEngine
 from engine.cases.rules import KIND_LABELS
@@ -286,6 +287,7 @@ def case_view(session: Session, engine: CaseEngine, case: SchoolCase) -> CaseVie
             "year_before": e.year_before,
             "year_after": e.year_after,
             "verdict": e.verdict,
+            "verdict_label": VERDICT_LABELS.get(e.verdict, e.verdict),
             "summary": e.summary,
             "details": e.details,
         }

@@ -220,7 +220,7 @@ def case(
     for evaluation in view.evaluations:
         out.print(
             f"\nОценка {evaluation['year_before']} → {evaluation['year_after']}: "
-            f"{evaluation['verdict']}.",
+            f"{evaluation['verdict_label']}.",
             highlight=False,
         )
         for pair in evaluation["details"]:
