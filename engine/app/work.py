@@ -40,6 +40,7 @@ from engine.core.models import (
     Task,
     pk,
 )
+from engine.core.words import AUDIT_EVENTS
 from engine.lifecycle import audit
 from engine.lifecycle.fire import Fired
 from engine.plans.schedule import Schedule, parse_deadline
@@ -48,12 +49,6 @@ log = logging.getLogger(__name__)
 
 #: Directory roles that see every task (the workflow gives them a role on each).
 WIDE_ROLES = frozenset({"supervisor", "head", "admin"})
-#: Audit events that are not transitions of the workflow: the due date's history.
-DEADLINE_EVENTS = {
-    "deadline_request": "Запрошен перенос срока",
-    "deadline_grant": "Срок перенесён",
-    "deadline_refuse": "В переносе срока отказано",
-}
 
 
 # -- what a person may see ---------------------------------------------------------------
@@ -286,8 +281,10 @@ def parse_evidence(item: str) -> tuple[str, str]:
 
 def history_lines(app: App, session: Session, rows: Sequence[AuditEvent]) -> list[HistoryLine]:
     """Audit rows for a page, each checked on its own: its keyed hash and its link to the
-    previous row of the chain (one lookup per row, not a walk of the whole chain)."""
-    workflow = app.workflow
+    previous row of the chain (one lookup per row, not a walk of the whole chain).
+
+    Each row is worded by the workflow of what it is about: a task, a school case or an
+    administrative measure."""
     previous_seqs = [r.seq - 1 for r in rows if r.seq > 1]
     previous = dict(
         session.exec(
@@ -312,6 +309,13 @@ def history_lines(app: App, session: Session, rows: Sequence[AuditEvent]) -> lis
             expected_prev == row.prev_hash
             and audit.compute_hash(row.prev_hash, row, app.audit_key) == row.hash
         )
+        workflow = (
+            app.case_workflow
+            if row.case_id is not None
+            else app.admin_workflow
+            if row.admin_id is not None
+            else app.workflow
+        )
         event = workflow.events.get(row.event)
         actor = people.get(row.actor_id)
         behalf = people.get(row.on_behalf_of_id) if row.on_behalf_of_id else None
@@ -320,7 +324,7 @@ def history_lines(app: App, session: Session, rows: Sequence[AuditEvent]) -> lis
                 seq=row.seq,
                 at=row.at.astimezone(app.config.timezone),
                 event=row.event,
-                label=event.label if event else DEADLINE_EVENTS.get(row.event, row.event),
+                label=event.label if event else AUDIT_EVENTS.get(row.event, row.event),
                 from_label=workflow.label(row.from_state),
                 to_label=workflow.label(row.to_state),
                 actor=actor.name if actor else str(row.actor_id),
