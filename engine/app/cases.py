@@ -67,7 +67,7 @@ def _write(app: App, what: str, work: Callable[[Session], _T], *, dry_run: bool 
     """Run ``work`` in one transaction and commit (a dry run rolls everything back); a
     concurrent change is a Conflict."""
     try:
-        with session_scope(app.engine_for(dry_run)) as session:
+        with session_scope(app.ready_engine()) as session:
             result = work(session)
             finish(session, dry_run=dry_run)
             return result
