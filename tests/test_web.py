@@ -27,7 +27,7 @@ from engine.core.models import (
     Task,
 )
 from engine.escalation.sweep import sweep
-from tests.factories import setup
+from tests.factories import retitle, setup
 
 pytestmark = pytest.mark.anyio
 
@@ -453,14 +453,7 @@ async def test_bulk_verify_writes_an_audit_row_per_task(app: App, web: Any) -> N
 
 async def test_headers_and_escaping(app: App, web: Any) -> None:
     _, tasks = setup(app)
-    with session_scope(app.engine) as session:
-        task = session.get(Task, tasks[0].id)
-        assert task is not None
-        measure = session.get(Measure, task.measure_id)
-        assert measure is not None
-        measure.title = "<script>alert(1)</script> & выводы"
-        session.add(measure)
-        session.commit()
+    retitle(app, tasks[0].id, "<script>alert(1)</script> & выводы")
     resp = await web("resp")
     page = await resp.get(f"/tasks/{tasks[0].id}")
     assert "<script>alert(1)</script>" not in page.text

@@ -16,7 +16,7 @@ from engine.app.access import page_url
 from engine.core.clock import FixedClock
 from engine.core.db import session_scope
 from engine.core.models import Measure, Person, Plan, Task
-from tests.factories import setup
+from tests.factories import retitle, setup
 
 pytestmark = pytest.mark.anyio
 
@@ -99,15 +99,7 @@ async def test_the_public_summary_page_is_opt_in_and_without_personal_data(
     app: App, web: Any
 ) -> None:
     _, tasks = setup(app)
-    with session_scope(app.engine) as session:
-        task = session.get(Task, tasks[0].id)
-        assert task is not None
-        measure = session.get(Measure, task.measure_id)
-        assert measure is not None
-        measure.title = "Совещание; доклад Ивановой М.П. (resp@example.org)"
-        session.add(measure)
-        session.commit()
-        plan_id = measure.plan_id
+    plan_id = retitle(app, tasks[0].id, "Совещание; доклад Ивановой М.П. (resp@example.org)")
     visitor = await web(None)
     assert (await visitor.get(f"/public/plans/{plan_id}")).status_code == 404  # off
     settings = app.config.settings

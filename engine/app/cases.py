@@ -25,7 +25,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, func, select
 
 from engine.app import App
 from engine.app.work import HistoryLine, history_lines
@@ -36,13 +36,12 @@ from engine.cases.progress import CheckResult
 from engine.cases.results import ImportSummary, import_results
 from engine.cases.risks import import_risks
 from engine.cases.rules import KIND_LABELS
-from engine.cases.views import BoardRow, CaseView, board, case_view, find_case
+from engine.cases.views import BoardRow, CaseView, board, case_audit, case_view, find_case
 from engine.core.clock import local_date
 from engine.core.db import finish, session_scope
 from engine.core.errors import Conflict, MeasuresError, NotFound
 from engine.core.models import (
     AdministrativeMeasure,
-    AuditEvent,
     Measure,
     Person,
     Plan,
@@ -295,18 +294,7 @@ def case_page(app: App, viewer: Person, case_id: int) -> CasePage:
                 .order_by(col(Plan.id).desc())
             )
         ]
-        rows = list(
-            session.exec(
-                select(AuditEvent)
-                .where(
-                    or_(
-                        col(AuditEvent.case_id) == case.id,
-                        col(AuditEvent.admin_id).in_([pk(m) for m in measures] or [-1]),
-                    )
-                )
-                .order_by(col(AuditEvent.seq))
-            )
-        )
+        rows = case_audit(session, pk(case), [pk(m) for m in measures])
         may_request = bool(_REQUESTERS & case_held)
         keys = {view.curator, view.supervisor}
         keys |= {t["responsible"] for t in view.help_tasks}

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, select
 
 from engine.cases.evaluate import VERDICT_LABELS
 from engine.cases.gate import gate
 from engine.cases.progress import CaseEngine
 from engine.cases.rules import KIND_LABELS, METRIC_LABELS
+from engine.cases.views import case_audit
 from engine.core.errors import MeasuresError
 from engine.core.models import (
     AdministrativeMeasure,
@@ -124,19 +125,7 @@ def school_report(session: Session, ctx: Context, cases: CaseEngine, case: Schoo
         )
         if m.created_at <= moment.cutoff
     ]
-    rows = list(
-        session.exec(
-            select(AuditEvent)
-            .where(
-                or_(
-                    col(AuditEvent.case_id) == case.id,
-                    col(AuditEvent.admin_id).in_([pk(m) for m in measures] or [-1]),
-                ),
-                col(AuditEvent.at) <= moment.cutoff,
-            )
-            .order_by(col(AuditEvent.seq))
-        )
-    )
+    rows = case_audit(session, pk(case), [pk(m) for m in measures], moment.cutoff)
     names = _names(session, rows, case, measures)
     own = [r for r in rows if r.case_id is not None]
     state = own[-1].to_state if own else case.state

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
 from engine.app import App, access, cases, dashboard, work
+from engine.cases.views import BoardRow
 from engine.core.errors import NotFound
 from engine.core.models import Person
 from engine.web.security import csrf_ok
@@ -24,6 +25,9 @@ from engine.web.security import csrf_ok
 router = APIRouter(prefix="/api", tags=["api"])
 
 Id = Annotated[int, Path(ge=1, le=2**62)]
+#: ``Authorization: Bearer <token>``, and the session's CSRF token for a cookie's changes.
+Authorization = Annotated[str | None, Header(max_length=4000)]
+CsrfHeader = Annotated[str | None, Header(max_length=200)]
 
 
 class Problem(BaseModel):
@@ -45,7 +49,7 @@ def _app(request: Request) -> App:
 
 def caller(
     request: Request,
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
+    authorization: Authorization = None,
 ) -> Person:
     from engine.web import SignInNeeded
 
@@ -63,8 +67,8 @@ def caller(
 
 def changer(
     request: Request,
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
-    x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
 ) -> Person:
     """The caller of a state-changing request: a bearer token, or the cookie + CSRF."""
     person = caller(request, authorization)
@@ -81,9 +85,7 @@ class Me(BaseModel):
 
 
 @router.get("/me", response_model=Me, responses=ERRORS)
-def me(
-    request: Request, authorization: Annotated[str | None, Header(max_length=4000)] = None
-) -> Any:
+def me(request: Request, authorization: Authorization = None) -> Any:
     person = caller(request, authorization)
     return {"key": person.key, "name": person.name, "roles": list(person.roles)}
 
@@ -111,9 +113,7 @@ class Folders(BaseModel):
 
 
 @router.get("/tasks", response_model=Folders, responses=ERRORS)
-def my_tasks(
-    request: Request, authorization: Annotated[str | None, Header(max_length=4000)] = None
-) -> Any:
+def my_tasks(request: Request, authorization: Authorization = None) -> Any:
     """На исполнение: the caller's open tasks by urgency."""
     folder = work.my_tasks(_app(request), caller(request, authorization))
     return {
@@ -142,9 +142,7 @@ class Control(BaseModel):
 
 
 @router.get("/control", response_model=Control, responses=ERRORS)
-def control(
-    request: Request, authorization: Annotated[str | None, Header(max_length=4000)] = None
-) -> Any:
+def control(request: Request, authorization: Authorization = None) -> Any:
     """На контроле: reports waiting for the caller's decision, and deadline requests."""
     queue = work.control_queue(_app(request), caller(request, authorization))
     return {
@@ -187,7 +185,7 @@ class TaskDetail(BaseModel):
 def task(
     request: Request,
     task_id: Id,
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
+    authorization: Authorization = None,
 ) -> Any:
     view = work.task_view(_app(request), caller(request, authorization), task_id)
     return {
@@ -227,8 +225,8 @@ def fire(
     task_id: Id,
     event: Annotated[str, Path(max_length=40)],
     body: Annotated[EventBody, Body()],
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
-    x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
 ) -> Any:
     """Start, report, verify, return, cancel … as the caller (the workflow decides)."""
     app = _app(request)
@@ -252,8 +250,8 @@ def ask_deadline(
     request: Request,
     task_id: Id,
     body: Annotated[DeadlineBody, Body()],
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
-    x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
 ) -> Any:
     app = _app(request)
     person = changer(request, authorization, x_csrf_token)
@@ -273,8 +271,8 @@ def decide(
     request_id: Id,
     decision: Literal["grant", "refuse"],
     body: Annotated[DecisionBody, Body()],
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
-    x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
 ) -> Any:
     app = _app(request)
     person = changer(request, authorization, x_csrf_token)
@@ -312,9 +310,7 @@ class PlanItem(BaseModel):
 
 
 @router.get("/plans", response_model=list[PlanItem], responses=ERRORS)
-def plans(
-    request: Request, authorization: Annotated[str | None, Header(max_length=4000)] = None
-) -> Any:
+def plans(request: Request, authorization: Authorization = None) -> Any:
     found = dashboard.visible_plans(_app(request), caller(request, authorization))
     return [{"id": p.id, "title": p.title, "progress": g.as_json()} for p, g in found]
 
@@ -334,7 +330,7 @@ def plan(
     plan_id: Id,
     state: Annotated[str | None, Query(max_length=40)] = None,
     overdue: bool = False,
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
+    authorization: Authorization = None,
 ) -> Any:
     app = _app(request)
     filters = dashboard.Filters(
@@ -354,37 +350,15 @@ def plan(
 # -- Школы: school cases ------------------------------------------------------------------
 
 
-class CaseRow(BaseModel):
-    case_id: int
-    school_key: str
-    school: str
-    kind: str
-    kind_label: str
-    year: int
-    state: str
-    state_label: str
-    meaning: str
-    since: date
-    days_in_stage: int
-    next_step: str
-    help_plan_id: int | None
-    help_tasks: int
-    help_done: int
-    overdue_help_tasks: int
-    gate_open: bool
-    override: bool = Field(description="An administrative measure was opened against the gate")
-
-
-@router.get("/cases", response_model=list[CaseRow], responses=ERRORS)
+@router.get("/cases", response_model=list[BoardRow], responses=ERRORS)
 def case_board(
     request: Request,
     open: bool = False,
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
+    authorization: Authorization = None,
 ) -> Any:
     """Школы: the cases the caller may see — stage, days in stage, next step, help."""
     person = caller(request, authorization)
-    rows = cases.cases_board(_app(request), open_only=open, viewer=person)
-    return [row.as_json() for row in rows]
+    return cases.cases_board(_app(request), open_only=open, viewer=person)
 
 
 class HelpTaskItem(BaseModel):
@@ -472,7 +446,7 @@ class CaseDetail(BaseModel):
 def case_detail(
     request: Request,
     case_id: Id,
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
+    authorization: Authorization = None,
 ) -> Any:
     """A school's case: history, help tasks, evaluations with numbers, the gate's reasons."""
     view = cases.case_detail(_app(request), case_id, viewer=caller(request, authorization))
@@ -490,8 +464,8 @@ def case_help(
     request: Request,
     case_id: Id,
     body: Annotated[HelpBody, Body()],
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
-    x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
 ) -> Any:
     """Attach a help programme: the template, or a plan with tasks for the school."""
     app = _app(request)
@@ -527,8 +501,8 @@ def case_request_measure(
     request: Request,
     case_id: Id,
     body: Annotated[MeasureBody, Body()],
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
-    x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
 ) -> Any:
     """Request an administrative measure through the gate (422 with its reasons)."""
     app = _app(request)
@@ -550,8 +524,8 @@ def case_decide_measure(
     measure_id: Id,
     event: Annotated[str, Path(max_length=40, description="approve | reject")],
     body: Annotated[DecisionBody, Body()],
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
-    x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
 ) -> Any:
     """Approve (four eyes; it becomes a task) or reject an administrative measure."""
     app = _app(request)
@@ -568,8 +542,8 @@ def case_event(
     case_id: Id,
     event: Annotated[str, Path(max_length=40)],
     body: Annotated[DecisionBody, Body()],
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
-    x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
 ) -> Any:
     """A person's decision on the case itself (close, with the outcome in ``comment``)."""
     app = _app(request)
