@@ -364,3 +364,15 @@ async def test_results_and_lists_through_import(app: App, web: Any) -> None:
 def _cases(app: App) -> int:
     with session_scope(app.engine) as session:
         return int(session.exec(select(func.count()).select_from(SchoolCase)).one())
+
+
+def test_a_request_naming_its_checker_tells_only_them(rounds: App) -> None:
+    app = rounds
+    open_administrative(app, "sosh1", "disciplinary", "lebedev", "Нет сдвига", supervisor="petrova")
+    assert [m.recipient_email for m in _letters(app, "decision_waiting")] == ["petrova@example.org"]
+    # naming oneself does not skip four eyes: the directory's approvers are told instead
+    open_administrative(
+        app, "sosh1", "unscheduled_inspection", "petrova", "Нет сдвига", supervisor="petrova"
+    )
+    told = sorted(m.recipient_email for m in _letters(app, "decision_waiting")[1:])
+    assert told == ["lebedev@example.org", "sokolova@example.org"]

@@ -485,9 +485,9 @@ def measure_path(measure: AdministrativeMeasure) -> str:
 def deciders(app: App, session: Session, measure: AdministrativeMeasure) -> list[Person]:
     """Who may decide on the measure now, by the roles of the events that leave its state.
 
-    The person the request names to check it (``supervisor``), if any; otherwise every
-    active holder of a directory role those events name (supervisor, head). Never the
-    requester: four eyes.
+    The person the request names to check it (``supervisor``), if any and not the
+    requester; otherwise every active holder of a directory role those events name
+    (supervisor, head). Never the requester: four eyes.
     """
     workflow = app.admin_workflow
     roles = {
@@ -501,15 +501,15 @@ def deciders(app: App, session: Session, measure: AdministrativeMeasure) -> list
         for role, column in app.admin_lifecycle.subject.relations
         if role in roles and role != "responsible" and getattr(measure, column)
     ]
-    if named:
-        people = list(session.exec(select(Person).where(col(Person.id).in_(named))))
-    else:
-        people = [
-            p
-            for p in session.exec(select(Person).where(Person.active).order_by(col(Person.key)))
-            if roles & set(p.roles)
-        ]
-    return [p for p in people if p.active and p.id != measure.requested_by_id]
+
+    def usable(people: list[Person]) -> list[Person]:
+        return [p for p in people if p.active and p.id != measure.requested_by_id]
+
+    found = usable(list(session.exec(select(Person).where(col(Person.id).in_(named)))))
+    if found:
+        return found
+    everybody = session.exec(select(Person).where(Person.active).order_by(col(Person.key)))
+    return usable([p for p in everybody if roles & set(p.roles)])
 
 
 def _decision_line(
