@@ -266,6 +266,7 @@ def test_schedule_explain(cli: Cli) -> None:
         "event": None,
         "occurrences": [{"start": "2021-10-01", "due": "2021-11-30"}],
         "problems": [],
+        "notes": [],
     }
     text = cli("schedule", "explain", "Ежеквартально", "--period", "2022-09-01:2023-08-31")
     assert "ежеквартально" in text.stdout

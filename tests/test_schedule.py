@@ -431,9 +431,10 @@ def test_schedule_json_is_what_the_cli_prints() -> None:
     assert schedule_json(schedule, found) == {
         "kind": "event",
         "cadence": None,
-        "event": {"offset_working_days": 3},
+        "event": {"kinds": ["ВПР"], "offset_working_days": 3, "offset_calendar_days": 0},
         "occurrences": [{"start": "2027-04-30", "due": "2027-05-06"}],
         "problems": [],
+        "notes": [],
     }
     once = parse_deadline("До 1 октября 2021 г.", SCHOOL_2021)
     assert schedule_json(once, occurrences(once, SCHOOL_2021, CALENDAR)) == {
@@ -442,6 +443,7 @@ def test_schedule_json_is_what_the_cli_prints() -> None:
         "event": None,
         "occurrences": [{"start": None, "due": "2021-10-01"}],
         "problems": [],
+        "notes": [],
     }
     unread = parse_deadline("По плану МИМС", SCHOOL_2021)
     assert schedule_json(unread, []) == {
@@ -453,4 +455,170 @@ def test_schedule_json_is_what_the_cli_prints() -> None:
             "Срок задан ссылкой на другой документ («По плану МИМС»): задайте даты мероприятия "
             "вручную."
         ],
+        "notes": [],
     }
+
+
+# ------------------------------------------------------- issue 7: wording of other committees
+
+SCHOOL_2023 = (date(2023, 9, 1), date(2024, 8, 31))
+VPR_2022 = [EventDate("ВПР", date(2022, 3, 15)), EventDate("ВПР", date(2022, 4, 12))]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "period", "kind", "dues"),
+    [
+        # a first date, then a cadence: October as written, then the quarter ends after it
+        (
+            "Октябрь 2021, далее ежеквартально",
+            SCHOOL_2021,
+            "recurring",
+            ["2021-10-31", "2021-12-30", "2022-03-31", "2022-06-30"],
+        ),
+        (
+            "сентябрь 2021 г., в дальнейшем - ежемесячно",
+            (date(2021, 9, 1), date(2021, 12, 31)),
+            "recurring",
+            ["2021-09-30", "2021-10-29", "2021-11-30", "2021-12-30"],
+        ),
+        # recurring with an anchor inside the unit
+        ("ежегодно в мае", SCHOOL_2021, "recurring", ["2022-05-31"]),
+        ("Ежегодно, до 1 сентября", SCHOOL_2021, "recurring", ["2021-09-01"]),
+        (
+            "ежемесячно, до 10 числа",
+            (date(2022, 1, 1), date(2022, 4, 30)),
+            "recurring",
+            ["2022-01-10", "2022-02-10", "2022-03-10", "2022-04-08"],  # 10.04: Sunday
+        ),
+        # an explicit working-day offset after an event, in other words
+        (
+            "не позднее 5 рабочих дней со дня получения результатов",
+            SCHOOL_2021,
+            "event",
+            ["2022-03-22", "2022-04-19"],
+        ),
+        (
+            "в течение пяти рабочих дней с даты проведения ВПР",
+            SCHOOL_2021,
+            "event",
+            ["2022-03-22", "2022-04-19"],
+        ),
+        # per school term or half-year results
+        (
+            "по итогам четверти",
+            SCHOOL_2021,
+            "recurring",
+            ["2021-10-29", "2021-12-30", "2022-03-31", "2022-05-31"],
+        ),
+        ("По итогам полугодия", SCHOOL_2021, "recurring", ["2021-12-30", "2022-05-31"]),
+        # day and month without a year, stray spaces and dots inside dates
+        ("до 15.05", SCHOOL_2021, "once", ["2022-05-15"]),
+        ("12.03 (вт)", SCHOOL_2023, "once", ["2024-03-12"]),
+        ("до 15 . 05. 2022", SCHOOL_2021, "once", ["2022-05-15"]),
+        ("до 20.12. 2021 г.", SCHOOL_2021, "once", ["2021-12-20"]),
+        ("01. 10.2021 - 30 .10. 2021", SCHOOL_2021, "window", ["2021-10-30"]),
+        # numbers in words
+        (
+            "в течение двух недель после проведения ВПР",
+            SCHOOL_2021,
+            "event",
+            ["2022-03-29", "2022-04-26"],
+        ),
+        (
+            "за три рабочих дня до проведения ВПР",
+            SCHOOL_2021,
+            "event",
+            ["2022-03-10", "2022-04-07"],
+        ),
+        # a named school year inside «в течение … учебного года»: as without it
+        (
+            "в течение 2021-2022 учебного года",
+            SCHOOL_2021,
+            "continuous",
+            ["2021-09-30", "2021-12-30", "2022-03-31", "2022-06-30"],
+        ),
+        (
+            "В течение 2021/2022 уч. года",
+            SCHOOL_2021,
+            "continuous",
+            ["2021-09-30", "2021-12-30", "2022-03-31", "2022-06-30"],
+        ),
+    ],
+)
+def test_wording_of_other_committees(
+    phrase: str, period: tuple[date, date], kind: str, dues: list[str]
+) -> None:
+    schedule = parse_deadline(phrase, period)
+    assert schedule.kind == kind, (phrase, schedule)
+    found = occurrences(schedule, period, CALENDAR, VPR_2022)
+    assert [o.due.isoformat() for o in found] == dues, phrase
+    assert schedule.problems == (), schedule.problems
+
+
+@pytest.mark.parametrize(
+    ("phrase", "meant", "kind"),
+    [
+        ("Ежекваратльно", "ежеквартально", "recurring"),  # two letters swapped
+        ("в течении года", "течение", "continuous"),
+        ("I полугодье", "полугодие", "window"),
+        ("ежемесечно", "ежемесячно", "recurring"),
+        ("Сетнябрь 2021", "сентябрь", "window"),
+        ("постояно", "постоянно", "continuous"),
+    ],
+)
+def test_a_one_letter_slip_in_the_grammars_own_words_is_read_with_a_note(
+    phrase: str, meant: str, kind: str
+) -> None:
+    schedule = parse_deadline(phrase, SCHOOL_2021)
+    assert schedule.kind == kind
+    assert schedule.problems == ()
+    (note,) = schedule.notes
+    assert "прочитано как" in note and f"«{meant}" in note
+
+
+def test_ordinary_words_near_grammar_words_are_not_corrected() -> None:
+    # «карте» is one letter from «марте», «плана» from «плану»: too short to be sure
+    schedule = parse_deadline("по дорожной карте", SCHOOL_2021)
+    assert schedule.kind == "unscheduled" and schedule.notes == ()
+
+
+def test_a_weekday_that_does_not_match_the_date_is_a_problem() -> None:
+    schedule = parse_deadline("12.03 (вт)", SCHOOL_2026)  # 12.03.2027 is a Friday
+    assert [o.due for o in occurrences(schedule, SCHOOL_2026, CALENDAR)] == [date(2027, 3, 12)]
+    assert schedule.problems == ("12.03.2027 — пятница, а в сроке указан вторник: проверьте дату.",)
+
+
+def test_explain_json_shows_calendar_day_offsets() -> None:
+    schedule = parse_deadline("за 2 дня до проведения ВПР", SCHOOL_2026)
+    data = schedule_json(schedule, [])
+    assert data["event"] == {
+        "kinds": ["ВПР"],
+        "offset_working_days": 0,
+        "offset_calendar_days": -2,
+    }
+
+
+# ------------------------------------------ issue 7: a dated schedule without dates is a problem
+
+
+def test_yearly_in_a_month_has_its_occurrence() -> None:
+    # Before: «ежегодно, в мае» was recurring with zero occurrences and no problem.
+    schedule = parse_deadline("ежегодно, в мае", SCHOOL_2021)
+    assert _pairs(occurrences(schedule, SCHOOL_2021, CALENDAR)) == [
+        (date(2022, 5, 1), date(2022, 5, 31))
+    ]
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["ежеквартально в 2025 году", "ежемесячно с июня по август 2019 г.", "в течение 2025 года"],
+)
+def test_no_occurrence_inside_the_period_is_a_problem(phrase: str) -> None:
+    from engine.plans.schedule import schedule_problems
+
+    schedule = parse_deadline(phrase, SCHOOL_2021)
+    assert schedule.kind in ("recurring", "continuous", "window")
+    found = occurrences(schedule, SCHOOL_2021, CALENDAR)
+    inside = [o for o in found if SCHOOL_2021[0] <= o.due <= SCHOOL_2021[1]]
+    assert not inside
+    assert any("период" in p for p in schedule_problems(schedule, found))
