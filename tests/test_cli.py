@@ -224,10 +224,15 @@ def test_unreadable_plans_import_nothing(loaded: Cli, tmp_path: Path) -> None:
     prose.write_text("Просто текст без таблицы\n", encoding="utf-8")
     result = loaded("import", str(prose), ok=False)
     assert "prose.txt: no plan table found" in result.stderr
-    other = tmp_path / "plan.pdf"
-    other.write_bytes(b"%PDF-1.4")
+    broken = tmp_path / "plan.pdf"
+    broken.write_bytes(b"%PDF-1.4")
+    result = loaded("import", str(broken), ok=False)
+    assert "plan.pdf: damaged or not a PDF document" in result.stderr
+    other = tmp_path / "plan.odt"
+    other.write_bytes(b"PK")
     result = loaded("import", str(other), ok=False)
-    assert "unsupported file type '.pdf'; expected one of .csv, .docx, .txt, .xlsx" in result.stderr
+    expected = "unsupported file type '.odt'; expected one of .csv, .docx, .pdf, .txt, .xlsx"
+    assert expected in result.stderr
     assert len(loaded.json("tasks")) == 33  # type: ignore[arg-type]
 
 

@@ -8,6 +8,7 @@ heading rows, ``<p>`` tags, two plans in one order) and always run.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -304,7 +305,8 @@ def test_fixture_order_with_two_plans() -> None:
     assert doc.issuer == "Комитет по образованию администрации Заречного муниципального округа"
     assert (doc.order_number, doc.order_date) == ("212-о", date(2023, 9, 4))
     assert doc.period_text == "2023-2024 учебный год"
-    assert doc.controller_text == "Председатель комитета по образованию"  # "оставляю за собой"
+    # "оставляю за собой": the person who signs the order, as the signature reads
+    assert doc.controller_text == "Председатель комитета по образованию О.П. Сидорова"
     assert [(s.title.split(".")[0][:18], s.parent) for s in doc.sections] == [
         ("План мероприятий п", None),
         ("Задача 1", 0),
@@ -770,7 +772,8 @@ def _damaged_zip(path: Path) -> None:
         ("random.docx", bytes(range(256)), "Word"),
         ("broken.xlsx", b"PK\x03\x04 nope", "Excel"),
         ("binary.csv", b"\x00\x01\x02" * 100, "binary"),
-        ("plan.pdf", b"%PDF-1.4", "unsupported"),
+        ("plan.pdf", b"%PDF-1.4", "not a PDF"),
+        ("plan.odt", b"x", "unsupported"),
         ("plan", b"x", "unsupported"),
     ],
 )
@@ -804,3 +807,72 @@ def test_missing_file(tmp_path: Path) -> None:
     for suffix in (".txt", ".docx", ".xlsx", ".csv"):
         with pytest.raises(InputError, match="file not found"):
             read_document(tmp_path / f"nowhere{suffix}")
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *(f"sample {key}" for key in sorted(SAMPLES)),
+        "order_two_plans",
+        "roadmap_with_problems",
+        "order_unusual_forms",
+    ],
+)
+def test_pdf_reads_like_its_text_export(name: str, tmp_path: Path) -> None:
+    # Issue 7: most plans are published as PDF; the same neutral form, the same review.
+    from tests.pdfs import pdf_like
+
+    source = sample(name.split()[1]) if name.startswith("sample") else FIXTURES / f"{name}.txt"
+    text_doc = read_document(source)
+    target = tmp_path / "plan.pdf"
+    pdf_like(source, text_doc, target)
+    pdf_doc = read_document(target)
+    expected, got = essence(text_doc), essence(pdf_doc)
+    assert got["meta"] == expected["meta"]
+    assert got["sections"] == expected["sections"]
+
+    def words(rows: list[Any]) -> list[Any]:
+        # "план- график" wrapped after its hyphen reads back as one word, as it should
+        return [
+            [re.sub(r"(?<=\w)- (?=\w)", "-", v) if isinstance(v, str) else v for v in r]
+            for r in rows
+        ]
+
+    assert words(got["rows"]) == words(expected["rows"])
+    assert got["problems"] == expected["problems"]
+    assert pdf_doc.rows[0].location.startswith("стр. ")
+
+
+def test_pdf_split_rows_merged_cells_and_several_persons(tmp_path: Path) -> None:
+    from tests.pdfs import Table, write_pdf
+
+    rows: list[list[str] | str] = ["Раздел 1. Организационные меры"]
+    rows += [
+        [str(n), f"Семинар для учителей № {n} по критериальному оцениванию", "Октябрь 2024", "РМК"]
+        for n in range(1, 40)
+    ]
+    rows.append(["40", "Совещание", "Май 2025", "Иванова А.А.\nПетров Б.Б."])
+    rows.append(["41", "Отчёт", "Июнь 2025", "Главный специалист по содержанию образования"])
+    path = tmp_path / "long.pdf"
+    write_pdf(
+        path,
+        [
+            ("План мероприятий по повышению объективности оценки на 2024-2025 учебный год", True),
+            Table(["№ п/п", "Мероприятие", "Сроки", "Ответственный"], rows, [0.5, 3, 1.3, 1.8]),
+        ],
+    )
+    doc = read_document(path)
+    assert doc.problems == []
+    assert (
+        doc.title == "План мероприятий по повышению объективности оценки на 2024-2025 учебный год"
+    )
+    assert doc.period == (date(2024, 9, 1), date(2025, 8, 31))
+    assert [r.number for r in doc.rows] == [str(n) for n in range(1, 42)]
+    assert {r.location.split(",")[0] for r in doc.rows} >= {"стр. 1", "стр. 2"}  # over pages
+    assert doc.rows[39].responsible == "Иванова А.А.\nПетров Б.Б."  # two lines: two persons
+    # a position wrapped by the column's width is one line again
+    assert doc.rows[40].responsible == "Главный специалист по содержанию образования"
+    assert [s.title for s in doc.sections] == ["Раздел 1. Организационные меры"]
