@@ -331,3 +331,49 @@ def test_ladder_set_refuses_an_ambiguous_measure_number(loaded: Cli, tmp_path: P
     loaded("import", str(plan))
     result = loaded("ladder", "set", "default", "--plan", "2", "--measure", "1", ok=False)
     assert "plan 2 has 2 measures numbered 1" in result.stderr
+
+
+def test_people_draft_from_a_plan_fills_an_empty_directory(cli: Cli, tmp_path: Path) -> None:
+    # Issue 7: a committee without a directory gets one from its plan's responsible cells.
+    import csv
+
+    cli("init")
+    plan = Path(__file__).resolve().parent / "fixtures" / "order_unusual_forms.txt"
+    draft = tmp_path / "people_draft.csv"
+    shown = cli("import", str(plan), "--dry-run", "--people-draft", str(draft)).stdout
+    assert f"Черновик справочника: 5 строк в {draft}" in " ".join(shown.split())
+    with draft.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [(r["key"], r["name"], r["position"], r["organisation"]) for r in rows] == [
+        ("a-b-smirnova", "А.Б.Смирнова", "Начальник отдела образования", ""),
+        ("v-g-orlov", "В.Г.Орлов", "", ""),
+        ("petrov-b-b", "Петров Б.Б.", "", ""),
+        ("raionnoe-metodicheskoe-obedinenie", "", "", "Районное методическое объединение"),
+        ("sidorova-v-v", "Сидорова В.В.", "", ""),
+    ]
+    assert rows[1]["aliases"] == "В.Г.Орлов; Орлов В.Г."  # one person, both spellings
+    assert all(r["email"] == "" for r in rows)
+    again = cli("import", str(plan), "--dry-run", "--people-draft", str(draft), ok=False)
+    assert "уже существует" in again.stderr  # a filled-in draft is never overwritten
+    # the committee fills in what is missing, imports it, and the plan resolves
+    rows[3]["name"] = "Кузьмина Ольга Петровна"
+    for row in rows:
+        row["email"] = f"{row['key']}@example.org"
+    with draft.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    cli("people", "import", str(draft))
+    data = cli.json("import", str(plan), "--dry-run")
+    assert isinstance(data, dict)
+    assert not [p for p in data["problems"] if "не найден" in p]
+    assert data["plan"]["controller_person"] == "А.Б.Смирнова"
+
+
+def test_explain_says_calendar_day_offsets(cli: Cli) -> None:
+    text = cli(
+        "schedule", "explain", "за 2 дня до проведения ВПР", "--period", "2026-09-01:2027-08-31"
+    ).stdout
+    assert "Привязка к процедурам: 2 календарных дня до процедуры (ВПР)" in text
+    misspelt = cli("schedule", "explain", "Ежекваратльно", "--period", "2026-09-01:2027-08-31")
+    assert "«Ежекваратльно» прочитано как «ежеквартально»" in misspelt.stdout

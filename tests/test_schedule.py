@@ -25,7 +25,9 @@ from engine.plans.schedule import (
     Window,
     occurrences,
     parse_deadline,
+    schedule_from_json,
     schedule_json,
+    schedule_to_json,
 )
 
 FIXTURE = Path(__file__).parent / "fixtures" / "deadline_phrases.tsv"
@@ -278,6 +280,11 @@ VOCABULARY = _words(
     "- – ; , . / ( ) I II IV квартал полугодие четверть раз раза ежемесячно каждый месяца "
     "итогам ВПР НИКО ГИА рабочих дня дней после за мере запросу плану графику согласно "
     "соответствии января мая сентябрь октябре дек. 30.12.2021 29.02.2023 31.02.2022 <p> </p>"
+    # issue 7: the wording of other committees, typed as people type it
+    " далее затем в дальнейшем числа числу ежегодно ежеквартально мае недель недели двух пяти"
+    " двадцати получения результатов со дня с даты четверти полугодия окончании течении"
+    " ежекваратльно полугодье постояно сетнябрь 15.05 12.03 (вт) вторник 20.12. 15 . 05. 2022"
+    " 09.2021 2021/2022 уч. 5-го п. 2.3 10.00 календарных недели неделю сутки"
 )
 
 
@@ -295,8 +302,18 @@ def test_any_text_gives_a_schedule_and_never_an_exception(
     if schedule.kind == "unscheduled":
         assert schedule.problems
     assert all(w.start is None or w.start <= w.due for w in schedule.windows)
-    found = occurrences(schedule, period, CALENDAR, [EventDate("ВПР", date(2022, 4, 12))])
-    json.dumps(schedule_json(schedule, found))
+    events = [EventDate("ВПР", date(2022, 4, 12)), EventDate("НИКО", date(2027, 4, 27))]
+    found = occurrences(schedule, period, CALENDAR, events)
+    shown = schedule_json(schedule, found)
+    json.dumps(shown)
+    # issue 7: a schedule that should have dates has one inside the period, or a problem
+    if schedule.kind not in ("on_demand", "unscheduled"):
+        inside = [o for o in found if period[0] <= o.due <= period[1]]
+        assert inside or shown["problems"], (phrase, schedule)
+    # issue 7: the stored form gives back the very same schedule
+    stored = json.loads(json.dumps(schedule_to_json(schedule)))
+    assert schedule_from_json(stored) == schedule
+    assert len({o.key for o in found}) == len(found), found  # every occurrence its own anchor
 
 
 # ------------------------------------------------------------------------------- occurrences

@@ -18,13 +18,23 @@ app.add_typer(schedule_app, name="schedule")
 @app.command("import")
 def import_plan(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Plan document: .txt table, .docx, .xlsx or .csv.")],
+    file: Annotated[
+        Path, typer.Argument(help="Plan document: .txt table, .docx, .pdf, .xlsx or .csv.")
+    ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the review only; write nothing.")
     ] = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="The review as JSON (for machines).")
     ] = False,
+    people_draft: Annotated[
+        Path | None,
+        typer.Option(
+            "--people-draft",
+            help="Записать не найденных в справочнике ответственных черновиком "
+            "справочника (CSV для measures people import; адреса пустые).",
+        ),
+    ] = None,
 ) -> None:
     """Import a plan: every measure with its parsed deadline, responsible and tasks.
 
@@ -33,12 +43,14 @@ def import_plan(
     document again changes nothing, an edited one updates the plan keeping task states.
     """
     from engine.app.plans import import_plan
-    from engine.cli.review_view import render_review
+    from engine.cli.review_view import plural, render_review
 
-    done = import_plan(state_of(ctx), file, dry_run=dry_run)
+    done = import_plan(state_of(ctx), file, dry_run=dry_run, draft_to=people_draft)
     result, outcome = done.review, done.outcome
     if as_json:
         data = result.as_json()
+        if done.draft is not None:
+            data["people_draft"] = {"path": str(people_draft), "rows": len(done.draft)}
         if outcome is not None:
             data["imported"] = {
                 "plan_id": outcome.plan.id,
@@ -51,6 +63,13 @@ def import_plan(
         print_json(data)
         return
     render_review(out, result, dry_run)
+    if done.draft is not None:
+        rows = len(done.draft)
+        out.print(
+            f"Черновик справочника: {rows} {plural(rows, ('строка', 'строки', 'строк'))} в "
+            f"{people_draft} — заполните имена и адреса, затем measures people import "
+            f"{people_draft}."
+        )
     if outcome is not None and (not result.unchanged or outcome.tasks.any):
         t = outcome.tasks
         verb = "загружен как план" if outcome.created else "обновлён: план"
@@ -73,7 +92,7 @@ def schedule_explain(
 ) -> None:
     """Show how a deadline phrase is understood: kind, cadence, event offset, dates."""
     from engine.app.plans import explain_deadline
-    from engine.cli.review_view import CADENCE_NAMES, KIND_NAMES
+    from engine.cli.review_view import CADENCE_NAMES, KIND_NAMES, event_offset
     from engine.plans.schedule import schedule_json
 
     parts = period.split(":")
@@ -90,9 +109,11 @@ def schedule_explain(
     if schedule.cadence:
         out.print(f"Периодичность: {CADENCE_NAMES.get(schedule.cadence, schedule.cadence)}")
     if schedule.event:
-        out.print(f"Привязка к процедурам: {schedule.event.offset_working_days:+d} рабочих дней")
+        out.print(f"Привязка к процедурам: {event_offset(schedule.event)}")
     for occurrence in dated:
         start = f"{occurrence.start:%d.%m.%Y} – " if occurrence.start else "до "
         out.print(f"  {start}{occurrence.due:%d.%m.%Y}")
-    for problem in schedule.problems:
+    for note in schedule.notes:
+        out.print(f"Примечание: {note}")
+    for problem in data["problems"]:
         err.print(Text(f"Замечание: {problem}", style="red"))

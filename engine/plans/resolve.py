@@ -210,7 +210,7 @@ class Directory:
             parts = normalise(person.name).split()
             if (
                 len(parts) >= 3
-                and _same_surname(parts[0], mention.surname)
+                and same_surname(parts[0], mention.surname)
                 and parts[1][0] == mention.first
                 and parts[2][0] == mention.middle
             ):
@@ -218,7 +218,7 @@ class Directory:
         return found[0] if len(found) == 1 else None
 
 
-def _same_surname(stored: str, written: str) -> bool:
+def same_surname(stored: str, written: str) -> bool:
     if stored == written:
         return True
     stem = min(len(stored), len(written)) - 2

@@ -1015,7 +1015,7 @@ class _Reader:
             day = self.tokens[j].value
             if not 1 <= day <= 31:
                 return None
-            return _Clause("anchor", i, j + 2, anchor=Anchor(0, day, lead))
+            return _Clause("anchor", i, j + 2, anchor=Anchor(0, day, "in"))
         if lead == "by_end" and (to_end := self.plan_end(j)) is not None:
             return _Clause("dated", i, to_end[1], windows=(to_end[0],))
         span = self.span(j, lead)
@@ -1026,7 +1026,8 @@ class _Reader:
         yearless = single is not None and single.years is None and single.fixed is None
         if yearless and single is not None and single.index and single.unit in ("day", "month"):
             # "в мае", "до 1 сентября": no year named, so it may anchor a cadence
-            anchor = Anchor(single.index, single.day if single.unit == "day" else 0, lead)
+            day = single.day if single.unit == "day" else 0
+            anchor = Anchor(single.index, day, lead if not day else "in")  # a day is a day
         problems = self.weekday_problems(single, window, end)
         if problems is not None:
             return _Clause("dated", i, end + 1, windows=(window,), anchor=anchor, problems=problems)
@@ -1405,9 +1406,10 @@ def _unit_occurrences(
                 placed = _in_unit(anchor, unit, cadence)
                 if placed is None or not start <= placed.due <= end:
                     continue
-                key = occurrence_key(
-                    "unit", cadence, unit.start, f"@{anchor.month:02d}-{anchor.day:02d}"
-                )
+                where = f"@{anchor.month:02d}-{anchor.day:02d}"
+                if not anchor.day and anchor.lead != "in":
+                    where += f"-{anchor.lead}"
+                key = occurrence_key("unit", cadence, unit.start, where)
                 occurrence = _computed(max(placed.start or unit.start, start), placed.due, calendar)
                 found.append(replace(occurrence, key=key))
             continue
