@@ -1,10 +1,12 @@
-"""PDF plans for the tests, built with fpdf2 and Debian's DejaVu fonts (Cyrillic).
+"""Plan documents for the tests: what a text-export fixture came from, and PDFs.
 
-:func:`write_pdf` lays out paragraphs and ruled tables as a committee's PDF has them:
-long tables run over several pages with the header repeated, a heading row of a table
-spans all its columns, bold paragraphs are titles. :func:`pdf_like` makes the PDF a
-text-export fixture came from, as far as it can be told (as ``docx_like`` does for
-Word).
+:func:`prose_line` reads the prose lines of a text export (``**bold**`` spans, ``##``
+headings) for the builders of the Word and PDF documents. PDFs are built with fpdf2 and
+Debian's DejaVu fonts (Cyrillic): :func:`write_pdf` lays out paragraphs and ruled tables
+as a committee's PDF has them — long tables run over several pages with the header
+repeated, a heading row of a table spans all its columns, bold paragraphs are titles.
+:func:`pdf_like` makes the PDF a text-export fixture came from, as far as it can be told
+(as ``docx_like`` does for Word).
 """
 
 from __future__ import annotations
@@ -29,6 +31,19 @@ class Table:
 
 
 Item = tuple[str, bool] | Table  # (paragraph, bold) or a table
+
+
+def prose_line(text: str, in_bold: bool) -> tuple[str, bool, bool, bool]:
+    """A prose line of a text export: (text, bold, heading, a bold span goes on after it)."""
+    bold, heading = in_bold, False
+    if in_bold:
+        in_bold = not text.endswith("**")
+    elif text.startswith("#"):
+        heading = True
+    elif text.startswith("**"):
+        bold = True
+        in_bold = not (len(text) > 4 and text.endswith("**"))
+    return text.strip("*# "), bold, heading, in_bold
 
 
 def write_pdf(path: Path, items: list[Item]) -> None:
@@ -116,15 +131,8 @@ def pdf_like(source: Path, parsed: SourceDocument, target: Path) -> None:
             if not text:
                 continue
             table = None
-            bold = in_bold
-            if in_bold:
-                in_bold = not text.endswith("**")
-            elif text.startswith("#"):
-                bold = True
-            elif text.startswith("**"):
-                bold = True
-                in_bold = not (len(text) > 4 and text.endswith("**"))
-            items.append((text.strip("*# "), bold))
+            text, bold, heading, in_bold = prose_line(text, in_bold)
+            items.append((text, bold or heading))
             continue
         cells = [clean(cell) for cell in line.split("\t")]
         if sum(1 for cell in cells if column_field(cell)) >= 3:
