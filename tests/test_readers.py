@@ -855,3 +855,32 @@ def test_pdf_split_rows_merged_cells_and_several_persons(tmp_path: Path) -> None
     # a position wrapped by the column's width is one line again
     assert doc.rows[40].responsible == "Главный специалист по содержанию образования"
     assert [s.title for s in doc.sections] == ["Раздел 1. Организационные меры"]
+
+
+@pytest.mark.parametrize(
+    ("header", "fields"),
+    [
+        ("№ п/п|Содержание работы|Сроки|Ответственные", "number title deadline responsible"),
+        ("№|Вид деятельности|Дата проведения|Кто проводит", "number title deadline responsible"),
+        (
+            "Мероприятия по обеспечению объективности|Когда|Исполнители",
+            "title deadline responsible",
+        ),
+        ("Ответственный за проведение мероприятия|Мероприятия по контролю", "responsible title"),
+        ("Тема|Ожидаемый результат мероприятия|Срок проведения", "title expected_result deadline"),
+        (
+            "Действия|Ф.И.О. ответственного|Период|Форма отчётности",
+            "title responsible deadline expected_result",
+        ),
+        # no title word: the only column with text nobody else claims is the measures
+        ("№|Направления работы|Сроки|Ответственные", "number title deadline responsible"),
+        ("№|Что делаем|Сроки|Ответственные", "number title deadline responsible"),
+    ],
+)
+def test_header_words_other_committees_use(header: str, fields: str) -> None:
+    # Issue 7: the first word of the header decides; the title may be the column left over
+    from engine.plans.readers.tables import _recognise_header
+
+    found = _recognise_header(header.split("|"), "строка 1")
+    assert found is not None
+    assert " ".join(f or "-" for f in found.fields) == fields

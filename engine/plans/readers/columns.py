@@ -12,7 +12,8 @@ A column whose header names nothing we know (or is empty, as under a merged head
 cell) is read by its cells: when most of them are deadlines the grammar reads in full,
 it is the deadline; when most name persons, positions or organisations, the
 responsible. A header without a title word but with three known columns and exactly
-one other takes that one as the measures (the column nobody else claims). Whatever was
+one other takes that one as the measures (the column nobody else claims; or the one
+«Направления …» column when there is nothing else). Whatever was
 decided other than by a column's usual word is said in the review
 (:func:`describe`), so a person can see which column was taken for what.
 """
@@ -164,6 +165,6 @@ def describe(
             kind = "сроки" if guess.field == "deadline" else "лица и организации"
             how = f" (по содержанию: {guess.matching} из {guess.filled} ячеек — {kind})"
         elif name == "title" and column_field(texts[i]) != "title":
-            how = " (единственный столбец, не занятый другими)"
+            how = " (единственный столбец с текстом, не занятый другими)"
         parts.append(f"{_label(i, texts[i])} — {FIELD_NAMES[name]}{how}")
     return "Столбцы прочитаны так: " + "; ".join(parts) + "."

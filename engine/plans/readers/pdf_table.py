@@ -39,25 +39,46 @@ from engine.plans.readers.tables import Block, CellRow, Paragraph, assemble
 _HYPHEN_END = re.compile(r"[А-Яа-яЁёA-Za-z]-$")
 
 
-def _cell_lines(page: Any, box: tuple[float, float, float, float]) -> str:
+Box = tuple[float, float, float, float]
+
+
+def _cell_words(words: Sequence[dict[str, Any]], boxes: Sequence[Box]) -> list[list[Any]]:
+    """The page's words in each cell, by where their middle lies (one pass over the words)."""
+    found: list[list[Any]] = [[] for _ in boxes]
+    for word in words:
+        x = (float(word["x0"]) + float(word["x1"])) / 2
+        y = (float(word["top"]) + float(word["bottom"])) / 2
+        for index, box in enumerate(boxes):
+            if box[0] <= x <= box[2] and box[1] <= y <= box[3]:
+                found[index].append(word)
+                break
+    return found
+
+
+def _cell_text(words: Sequence[dict[str, Any]], box: Box) -> str:
     """A cell's text: lines the cell's width wrapped joined, the writer's own kept.
 
     A line break is the width's when the next line's first word would not have fitted
     at the end of the line (the cell's padding taken as equal on both sides); a word
     with a hyphen wrapped at it ("учебно-" / "методической") stays one word.
     """
-    lines = page.crop(box, strict=False).extract_text_lines()
+    lines: list[list[dict[str, Any]]] = []
+    for word in sorted(words, key=lambda w: (round(float(w["top"])), float(w["x0"]))):
+        size = float(word.get("size", 0))
+        if lines and abs(float(lines[-1][0]["top"]) - float(word["top"])) <= 0.5 * size:
+            lines[-1].append(word)
+        else:
+            lines.append([word])
     if not lines:
         return ""
-    right = box[2] - max(0.0, min(float(line["x0"]) for line in lines) - box[0])
-    text = " ".join(str(lines[0]["text"]).split())
+    right = box[2] - max(0.0, min(float(line[0]["x0"]) for line in lines) - box[0])
+    text = " ".join(str(w["text"]) for w in lines[0])
     for previous, line in itertools.pairwise(lines):
-        line_text = " ".join(str(line["text"]).split())
-        chars = line.get("chars") or []
-        first_word = line_text.split(" ")[0]
-        word_width = sum(float(c["x1"]) - float(c["x0"]) for c in chars[: len(first_word)])
-        size = max((float(c.get("size", 0)) for c in chars), default=0.0)
-        wrapped = float(previous["x1"]) + 0.25 * size + word_width > right - 0.5
+        first = line[0]
+        size = float(first.get("size", 0))
+        width = float(first["x1"]) - float(first["x0"])
+        wrapped = float(previous[-1]["x1"]) + 0.25 * size + width > right - 0.5
+        line_text = " ".join(str(w["text"]) for w in line)
         if wrapped and text.endswith("\u00ad"):  # a soft hyphen: one word
             text = text[:-1] + line_text
         elif wrapped and _HYPHEN_END.search(text) and line_text[:1].isalpha():
@@ -79,9 +100,13 @@ def _bold(chars: Sequence[dict[str, Any]]) -> bool:
     return bool(letters) and all("bold" in str(c.get("fontname", "")).lower() for c in letters)
 
 
-def _rows(page: Any, table: Any, page_number: int, number: int, continued: bool) -> list[CellRow]:
+def _rows(
+    words: Sequence[dict[str, Any]], table: Any, page_number: int, number: int, continued: bool
+) -> list[CellRow]:
     """The table's rows as :class:`CellRow`, merges resolved (see the module doc)."""
     boxes = [list(row.cells) for row in table.rows]
+    present = [box for row_boxes in boxes for box in row_boxes if box is not None]
+    in_cells = dict(zip(present, _cell_words(words, present), strict=True))
     lefts: dict[int, float] = {}
     for row_boxes in boxes:
         for column, box in enumerate(row_boxes):
@@ -94,7 +119,7 @@ def _rows(page: Any, table: Any, page_number: int, number: int, continued: bool)
         top = min((box[1] for box in row_boxes if box is not None), default=0.0)
         for column, box in enumerate(row_boxes):
             if box is not None:
-                texts.append(_cell_lines(page, box))
+                texts.append(_cell_text(in_cells[box], box))
                 continue
             spanning = next((b for b in reversed(boxes[index][:column]) if b is not None), None)
             if spanning is not None and spanning[2] > lefts.get(column, spanning[2]) + 1:
@@ -169,6 +194,7 @@ def pdf_blocks(path: Path) -> list[Block]:
                     return not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
 
                 text_lines = page.filter(outside).extract_text_lines()
+                words = page.extract_words(extra_attrs=["size"])
                 items: list[tuple[float, list[Block]]] = [
                     (top, [paragraph]) for top, paragraph in _paragraphs(text_lines, page_number)
                 ]
@@ -177,7 +203,7 @@ def pdf_blocks(path: Path) -> list[Block]:
                     before = [top for top, _ in items if top < table.bbox[1]]
                     continued = position == 0 and page_number > 1 and not before
                     continued = continued and bool(blocks) and isinstance(blocks[-1], CellRow)
-                    rows = _rows(page, table, page_number, position + 1, continued)
+                    rows = _rows(words, table, page_number, position + 1, continued)
                     items.append((float(table.bbox[1]), list(rows)))
                 for _top, found in sorted(items, key=lambda item: item[0]):
                     blocks.extend(found)

@@ -197,6 +197,8 @@ def _recognise_header(cells: Sequence[str], location: str) -> _Header | None:
     if "title" not in fields and known >= 3 and len(others) == 1:
         fields[others[0]] = "title"
         known, others = known + 1, []
+    elif "title" not in fields and known >= 3 and not others and fields.count("section") == 1:
+        fields[fields.index("section")] = "title"  # «Направления работы»: the only text column
     if "title" not in fields or len({f for f in fields if f}) < 2 or len(others) >= known:
         return None
     return _Header(location, tuple(fields), texts)
