@@ -17,6 +17,7 @@ from engine.directory.schools import import_schools
 from engine.plans.events import event_dates, import_events
 from engine.plans.importing import Review, commit, reexpand_events, review
 from engine.plans.readers.document import SourceDocument, SourceRow, SourceSection
+from engine.plans.schedule import GRAMMAR_VERSION
 from tests.conftest import EXAMPLES
 
 TODAY = date(2026, 11, 25)
@@ -428,3 +429,49 @@ def test_a_grammar_change_is_a_reviewed_diff_never_a_silent_move(
             date(2027, 4, 20),
             date(2027, 4, 27),
         ]
+
+
+def test_schedules_stored_before_they_were_kept_move_only_when_read_the_same(
+    loaded: App, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    # Rows from before migration 0002 have only what the review showed (version 0).
+    with session_scope(loaded.engine) as session:
+        commit(session, _review(loaded, session, _document()), "planned", loaded.clock.now())
+        measure = session.exec(select(Measure).where(Measure.number == "4")).one()
+        measure.schedule_spec, measure.schedule_version = {}, 0
+        session.add(measure)
+        session.commit()
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "name,kind,subject,grade,date\nВПР по русскому языку,ВПР,русский язык,5,2027-04-14\n",
+        encoding="utf-8",
+    )
+
+    def reimport_calendar() -> None:
+        with session_scope(loaded.engine) as session:
+            import_events(session, path)
+            reexpand_events(
+                session, loaded.calendar, event_dates(session), "quarterly", "planned",
+                loaded.clock.now(),
+            )  # fmt: skip
+            session.commit()
+
+    reimport_calendar()  # read the same as shown: moves, and the schedule is kept from now on
+    with session_scope(loaded.engine) as session:
+        measure = session.exec(select(Measure).where(Measure.number == "4")).one()
+        assert measure.schedule_version == GRAMMAR_VERSION and measure.schedule_spec
+        assert {t.due_date for t in _tasks_of(session, "4")} == {date(2027, 4, 14)}
+        # a legacy row the grammar now reads otherwise: nothing moves, the measure says so
+        measure.schedule_spec, measure.schedule_version = {}, 0
+        measure.schedule = {**measure.schedule, "event": {"offset_working_days": 3}}
+        session.add(measure)
+        session.commit()
+    path.write_text(
+        "name,kind,subject,grade,date\nВПР по русскому языку,ВПР,русский язык,5,2027-04-21\n",
+        encoding="utf-8",
+    )
+    reimport_calendar()
+    with session_scope(loaded.engine) as session:
+        measure = session.exec(select(Measure).where(Measure.number == "4")).one()
+        assert {t.due_date for t in _tasks_of(session, "4")} == {date(2027, 4, 14)}
+        assert "загрузите план ещё раз" in measure.problems[-1]
