@@ -38,6 +38,7 @@ def pdfplumber_pages(path: Path) -> list[object]:
     with pdfplumber.open(path) as pdf:
         return list(pdf.pages)
 
+
 PERIOD = (date(2021, 9, 1), date(2022, 8, 31))
 PHRASES = [
     line.split("\t")[0]

@@ -107,7 +107,59 @@ def _widths(header: list[str]) -> list[float]:
 
 
 def pdf_like(source: Path, parsed: SourceDocument, target: Path) -> None:
-    """The PDF a text-export plan came from, as far as it can be told.
+    """The PDF a text-export plan came from (see :func:`document_items`)."""
+    write_pdf(target, document_items(source, parsed))
+
+
+def odt_like(source: Path, parsed: SourceDocument, target: Path) -> None:
+    """The OpenDocument text a text-export plan came from (see :func:`document_items`)."""
+    write_odt(target, document_items(source, parsed))
+
+
+def write_odt(path: Path, items: list[Item]) -> None:
+    """Paragraphs (bold by a paragraph style) and tables; a heading row spans the table."""
+    from odf.opendocument import OpenDocumentText
+    from odf.style import Style, TextProperties
+    from odf.table import CoveredTableCell, TableCell, TableColumn, TableRow
+    from odf.table import Table as OdfTable
+    from odf.text import P
+
+    document = OpenDocumentText()
+    bold = Style(name="Bold", family="paragraph")
+    bold.addElement(TextProperties(fontweight="bold"))
+    document.automaticstyles.addElement(bold)
+
+    def cell(text: str, span: int = 1) -> object:
+        made = TableCell(numbercolumnsspanned=span) if span > 1 else TableCell()
+        for line in text.split("\n") or [""]:
+            made.addElement(P(text=line))
+        return made
+
+    for number, item in enumerate(items, 1):
+        if isinstance(item, tuple):
+            text, is_bold = item
+            document.text.addElement(P(stylename=bold, text=text) if is_bold else P(text=text))
+            continue
+        width = len(item.widths or item.header)
+        table = OdfTable(name=f"Table{number}")
+        table.addElement(TableColumn(numbercolumnsrepeated=width))
+        rows: list[list[str] | str] = [item.header] if item.header else []
+        for row in [*rows, *item.rows]:
+            made = TableRow()
+            if isinstance(row, str):
+                made.addElement(cell(row, width))
+                for _ in range(width - 1):
+                    made.addElement(CoveredTableCell())
+            else:
+                for text in row:
+                    made.addElement(cell(text))
+            table.addElement(made)
+        document.text.addElement(table)
+    document.save(str(path))
+
+
+def document_items(source: Path, parsed: SourceDocument) -> list[Item]:
+    """The document a text-export plan came from, as far as it can be told.
 
     Prose lines are paragraphs (bold for ``**…**`` and ``##``); each plan table is a
     ruled table with its header once, every measure as ONE row (a PDF has no page-break
@@ -154,4 +206,4 @@ def pdf_like(source: Path, parsed: SourceDocument, target: Path) -> None:
             table.rows.append(next(cell for cell in cells if cell))  # merged across, as in Word
         elif number in headings:
             table.rows.append((cells + [""] * len(names))[: len(names)])
-    write_pdf(target, items)
+    return items

@@ -228,10 +228,10 @@ def test_unreadable_plans_import_nothing(loaded: Cli, tmp_path: Path) -> None:
     broken.write_bytes(b"%PDF-1.4")
     result = loaded("import", str(broken), ok=False)
     assert "plan.pdf: damaged or not a PDF document" in result.stderr
-    other = tmp_path / "plan.odt"
+    other = tmp_path / "plan.odp"
     other.write_bytes(b"PK")
     result = loaded("import", str(other), ok=False)
-    expected = "unsupported file type '.odt'; expected one of .csv, .docx, .pdf, .txt, .xlsx"
+    expected = "unsupported file type '.odp'; expected one of .csv, .docx, .odt, .pdf, .txt, .xlsx"
     assert expected in result.stderr
     assert len(loaded.json("tasks")) == 33  # type: ignore[arg-type]
 

@@ -22,7 +22,7 @@ from engine.core.errors import InputError
 from engine.plans.readers.by_suffix import read_document
 from engine.plans.readers.document import SourceDocument, SourceRow
 from engine.plans.readers.tables import clean, normalise_number, parse_period
-from tests.documents import Table, pdf_like, prose_line, write_pdf
+from tests.documents import Table, odt_like, pdf_like, prose_line, write_pdf
 
 PLANS = Path(__file__).resolve().parents[2] / "shared" / "plans"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -544,7 +544,8 @@ _FIXTURES = ["order_two_plans", "roadmap_with_problems"]
         *(("docx", name) for name in [*(f"sample {key}" for key in sorted(SAMPLES)), *_FIXTURES]),
         # Issue 7: most plans are published as PDF; the same neutral form, the same review.
         *(
-            ("pdf", name)
+            (kind, name)
+            for kind in ("pdf", "odt")
             for name in [
                 *(f"sample {k}" for k in sorted(SAMPLES)),
                 *_FIXTURES,
@@ -557,14 +558,14 @@ def test_a_document_reads_like_its_text_export(kind: str, name: str, tmp_path: P
     source = sample(name.split()[1]) if name.startswith("sample") else FIXTURES / f"{name}.txt"
     text_doc = read_document(source)
     target = tmp_path / f"plan.{kind}"
-    (docx_like if kind == "docx" else pdf_like)(source, text_doc, target)
+    {"docx": docx_like, "pdf": pdf_like, "odt": odt_like}[kind](source, text_doc, target)
     other = read_document(target)
     expected, got = essence(text_doc), essence(other)
     assert got["meta"] == expected["meta"]
     assert got["sections"] == expected["sections"]
     assert _words(got["rows"]) == _words(expected["rows"])
     assert got["problems"] == expected["problems"]
-    assert other.rows[0].location.startswith("таблица " if kind == "docx" else "стр. ")
+    assert other.rows[0].location.startswith("стр. " if kind == "pdf" else "таблица ")
 
 
 def test_docx_merged_cells(tmp_path: Path) -> None:
@@ -787,7 +788,8 @@ def _damaged_zip(path: Path) -> None:
         ("broken.xlsx", b"PK\x03\x04 nope", "Excel"),
         ("binary.csv", b"\x00\x01\x02" * 100, "binary"),
         ("plan.pdf", b"%PDF-1.4", "not a PDF"),
-        ("plan.odt", b"x", "unsupported"),
+        ("plan.odt", b"PK\x03\x04 nope", "OpenDocument"),
+        ("plan.odp", b"x", "unsupported"),
         ("plan", b"x", "unsupported"),
     ],
 )
@@ -884,3 +886,50 @@ def test_header_words_other_committees_use(header: str, fields: str) -> None:
     found = _recognise_header(header.split("|"), "строка 1")
     assert found is not None
     assert " ".join(f or "-" for f in found.fields) == fields
+
+
+def test_odt_merged_cells_and_lines_of_a_cell(tmp_path: Path) -> None:
+    from odf.opendocument import OpenDocumentText
+    from odf.style import Style, TextProperties
+    from odf.table import CoveredTableCell, TableCell, TableColumn, TableRow
+    from odf.table import Table as OdfTable
+    from odf.text import P, Span
+
+    document = OpenDocumentText()
+    bold = Style(name="B1", family="text")
+    bold.addElement(TextProperties(fontweight="bold"))
+    document.automaticstyles.addElement(bold)
+    title = P()
+    title.addElement(Span(stylename=bold, text="План мероприятий школы на 2024-2025 учебный год"))
+    document.text.addElement(title)
+    table = OdfTable(name="План")
+    table.addElement(TableColumn(numbercolumnsrepeated=4))
+
+    def row(*cells: object) -> None:
+        made = TableRow()
+        for item in cells:
+            made.addElement(item)
+        table.addElement(made)
+
+    def cell(*lines: str, rows: int = 1) -> object:
+        made = TableCell(numberrowsspanned=rows) if rows > 1 else TableCell()
+        for line in lines:
+            made.addElement(P(text=line))
+        return made
+
+    row(cell("№"), cell("Мероприятие"), cell("Срок"), cell("Ответственный"))
+    row(cell("1"), cell("Семинар"), cell("Октябрь"), cell("Иванова А.А.", "Петров Б.Б.", rows=2))
+    row(cell("2"), cell("Консультации"), cell("Ноябрь"), CoveredTableCell())
+    row(cell("3"), cell("Открытые уроки"), cell("Декабрь"), cell("РМК"))
+    document.text.addElement(table)
+    path = tmp_path / "plan.odt"
+    document.save(str(path))
+
+    doc = read_document(path)
+    assert doc.title == "План мероприятий школы на 2024-2025 учебный год"  # bold by its span
+    assert doc.problems == []
+    assert [(r.number, r.deadline, r.responsible) for r in doc.rows] == [
+        ("1", "Октябрь", "Иванова А.А.\nПетров Б.Б."),  # a cell's paragraphs are its lines
+        ("2", "Ноябрь", "Иванова А.А.\nПетров Б.Б."),  # under the merged cell: inherited
+        ("3", "Декабрь", "РМК"),
+    ]
