@@ -117,7 +117,7 @@ GIA_KINDS = ("ГИА", "ОГЭ", "ЕГЭ", "ГВЭ")
 #: with the new reading in the next import review instead of being re-dated silently.
 GRAMMAR_VERSION = 2
 
-Lead = Literal["by_start", "by_end", "from", "in"]
+Lead = Literal["by_start", "by_end", "from", "in", "early"]
 
 
 @dataclass(frozen=True)
@@ -442,6 +442,14 @@ _UNIT_STEMS: tuple[tuple[str, Cadence, int], ...] = (
     ("квартал", "quarterly", 4),
     ("полугоди", "half_yearly", 2),
 )
+_CADENCE_WORDS: dict[Cadence, str] = {
+    "weekly": "еженедельно",
+    "monthly": "ежемесячно",
+    "quarterly": "ежеквартально",
+    "half_yearly": "раз в полугодие",
+    "yearly": "ежегодно",
+    "school_quarterly": "по четвертям",
+}
 _PER_YEAR: dict[int, Cadence] = {
     52: "weekly",
     12: "monthly",
@@ -469,6 +477,7 @@ _FILLERS = (
     _wordset(
         "в во и а с со на до по к за от или но не позднее позже течение также срок сроки срока"
         " т д п текущего текущий этого данного каждого каждой период периода проведения"
+        " отчет отчета отчеты отчетом отчетов отчетность отчетности"
     )
     | _YEAR_WORDS
     | _SCHOOL_WORDS
@@ -585,15 +594,20 @@ def _alts(text: str) -> tuple[str, ...]:
 _LEADS: dict[Lead, tuple[str, ...]] = {
     "by_end": _alts(
         "не позднее | не позже | до конца | до окончани* | к концу | в конце | по итог*"
-        " | по окончани* | по завершени*"
+        " | по окончани* | по завершени* | конец | в конец"
     ),
     "by_start": _alts("до | к | в срок до"),
     "from": _alts("с | со | начиная с"),
     "in": _alts("в | во | в течение | на протяжении | в период | за | на"),
+    "early": _alts("в начале | начало | в начал*"),
 }
+#: "в начале октября": the first days of the month, said in a note.
+EARLY_DAYS = 10
+#: "в течение месяца после …": a month counted as this many calendar days, said in a note.
+MONTH_DAYS = 30
 _AFTER_EVENT = _alts("по итог* | по результат* | после | по окончани* | по завершени* | по факту")
 _AT_EVENT = _alts(
-    "в соответствии с | в соответствии со | согласно | по план* | по график* | в день | в дни"
+    "в соответстви* с | в соответстви* со | согласно | по план* | по график* | в день | в дни"
     " | в период | во время | в ходе | при | в сроки | в рамках"
 )
 _BEFORE_EVENT = _alts("до | перед | накануне | в преддверии")
@@ -607,7 +621,9 @@ _AFTER_WORDS = _alts(
 #: "со дня получения результатов [ВПР]": the results of an assessment.
 _RESULTS = _alts("получени* результат* | поступлени* результат*")
 #: Offset units in calendar days; "рабочих" before a day unit makes it working days.
-_OFFSET_UNITS: tuple[tuple[str, int], ...] = (("ден*", 1), ("дн*", 1), ("сут*", 1), ("недел*", 7))
+_OFFSET_UNITS: tuple[tuple[str, int], ...] = (
+    ("ден*", 1), ("дн*", 1), ("сут*", 1), ("недел*", 7), ("месяц*", MONTH_DAYS)
+)  # fmt: skip
 _BEFORE_WORDS = _alts("до | перед | накануне")
 _EVENT_NOUNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("впр", ("ВПР",)),
@@ -627,7 +643,7 @@ _ON_DEMAND = _alts(
     "по мере | по запрос* | при необходимост* | по необходимост* | в случае | при наличии"
     " | при выявлени* | по требовани* | по обращени* | по заявк* | при поступлени* | по факту"
 )
-_REFERENCE_LEADS = _alts("в соответствии с | в соответствии со | согласно | соответственно | по")
+_REFERENCE_LEADS = _alts("в соответстви* с | в соответстви* со | согласно | соответственно | по")
 _REFERENCE_NOUNS = _alts(
     "план* | график* | отдельн* | расписани* | приказ* | положени* | регламент* | циклограмм*"
     " | дорожн*"
@@ -652,6 +668,8 @@ _RECURRING_WORDS: tuple[tuple[str, Cadence], ...] = (
     ("ежегодн*", "yearly"),
 )
 _EACH_LEADS = _alts("в конце | по итог* | по окончани* | до конца | в течение | в начале")
+#: "до 5 числа месяца, следующего за отчётным": the anchor as it is read anyway.
+_NEXT_MONTH = _alts("месяца следующего за отчетн* | месяца следующего за отчетн* период*")
 #: "по итогам четверти": the results of every unit, without "каждой".
 _UNIT_RESULTS_LEADS = _alts("по итог* | по окончани* | по завершени* | по результат*")
 _UNIT_RESULTS_SKIP = _wordset("учебной учебного отчетного отчетной")
@@ -660,11 +678,11 @@ _UNIT_RESULTS_SKIP = _wordset("учебной учебного отчетног�
 def _build_speller() -> Speller:
     """The grammar's own vocabulary: what a misspelt word may be read as."""
     specs = [
-        *_LEADS["by_end"], *_LEADS["by_start"], *_LEADS["from"], *_LEADS["in"],
+        *(spec for specs in _LEADS.values() for spec in specs),
         *_AFTER_EVENT, *_AT_EVENT, *_BEFORE_EVENT, *_OFFSET_LEADS, *_AFTER_WORDS,
         *_BEFORE_WORDS, *_RESULTS, *_ON_DEMAND, *_REFERENCE_LEADS, *_REFERENCE_NOUNS,
         *_REFERENCE_WHOLE, *_CONTINUOUS_WORDS, *_CONTINUOUS_LEADS, *_CONTINUOUS_HEADS,
-        *_EACH_LEADS, *_UNIT_RESULTS_LEADS,
+        *_EACH_LEADS, *_UNIT_RESULTS_LEADS, *_NEXT_MONTH,
         *(spec for spec, _ in _RECURRING_WORDS), *(spec for spec, _ in _EVENT_NOUNS),
         *(spec for spec, _ in _OFFSET_UNITS), *(stem + "*" for stem, _, _ in _UNIT_STEMS),
         *MONTHS, *_NUMBER_WORDS, *_TERM_WORDS, *_YEAR_UNIT_WORDS, *_FOURTH,
@@ -898,13 +916,19 @@ class _Reader:
             window, end, _single = restriction
             within = Window(window.start or self.period[0], window.due)
         binding = EventBinding(kinds, working, calendar, within)
-        notes: tuple[str, ...] = ()
+        notes = self.month_note(i, j)
         if self.first_of(j, _RESULTS) is not None:
-            notes = (
+            notes += (
                 "Срок «со дня получения результатов» отсчитан от даты самой процедуры: "
                 "дата получения результатов в календаре не указана.",
             )
         return _Clause("event", i, end, binding=binding, notes=notes)
+
+    def month_note(self, i: int, end: int) -> tuple[str, ...]:
+        """A duration in months is counted in days: the review says how many."""
+        if any(self.word(k, "месяц*") for k in range(i, end)):
+            return (f"Месяц в сроке считается как {MONTH_DAYS} календарных дней.",)
+        return ()
 
     def elapsed(self, i: int) -> _Clause | None:
         """ "в течение двух недель" with nothing to count from: from the period's start."""
@@ -918,7 +942,8 @@ class _Reader:
             f"Срок «{' '.join(t.text for t in self.tokens[i:end])}» отсчитан от начала "
             f"периода плана ({_ru(start)}): до {_ru(due)}."
         )
-        return _Clause("dated", i, end, windows=(Window(start, due),), notes=(note,))
+        notes = (note, *self.month_note(i, end))
+        return _Clause("dated", i, end, windows=(Window(start, due),), notes=notes)
 
     def event_offset(self, i: int) -> tuple[int, int, int] | None:
         """ "не позднее 1 рабочего дня до", "за 2 дня до", "в течение двух недель после",
@@ -1015,13 +1040,25 @@ class _Reader:
             day = self.tokens[j].value
             if not 1 <= day <= 31:
                 return None
-            return _Clause("anchor", i, j + 2, anchor=Anchor(0, day, "in"))
+            # "… месяца, следующего за отчётным (кварталом)": how the anchor is read anyway
+            end = self.first_of(j + 2, _NEXT_MONTH) or j + 2
+            if end > j + 2 and end < len(self.tokens) and _unit(self.tokens[end]) is not None:
+                end += 1
+            return _Clause("anchor", i, end, anchor=Anchor(0, day, "in"))
         if lead == "by_end" and (to_end := self.plan_end(j)) is not None:
             return _Clause("dated", i, to_end[1], windows=(to_end[0],))
+        if lead == "by_start" and (to_start := self.plan_start(j)) is not None:
+            return _Clause("dated", i, to_start[1], windows=(to_start[0],))
         span = self.span(j, lead)
         if span is None:
             return None
         window, end, single = span
+        notes: tuple[str, ...] = ()
+        if lead == "early" and window.start is not None:
+            notes = (
+                f"«{' '.join(t.text for t in self.tokens[i:end])}» прочитано как первые "
+                f"{EARLY_DAYS} дней месяца: до {_ru(window.due)}.",
+            )
         anchor = None
         yearless = single is not None and single.years is None and single.fixed is None
         if yearless and single is not None and single.index and single.unit in ("day", "month"):
@@ -1031,7 +1068,7 @@ class _Reader:
         problems = self.weekday_problems(single, window, end)
         if problems is not None:
             return _Clause("dated", i, end + 1, windows=(window,), anchor=anchor, problems=problems)
-        return _Clause("dated", i, end, windows=(window,), anchor=anchor)
+        return _Clause("dated", i, end, windows=(window,), anchor=anchor, notes=notes)
 
     def weekday_problems(
         self, single: _Point | None, window: Window, i: int
@@ -1049,6 +1086,16 @@ class _Reader:
             f"{_ru(day)} — {_WEEKDAY_NAMES[day.weekday()]}, а в сроке указан "
             f"{_WEEKDAY_NAMES[weekday]}: проверьте дату.",
         )
+
+    def plan_start(self, i: int) -> tuple[Window, int] | None:
+        """ "к началу (учебного) года", "до начала периода": by the plan's first day."""
+        if not self.word(i, "начал*"):
+            return None
+        j = i + 1
+        while self.kind_at(j) == "word" and self.tokens[j].text in ("учебного", "текущего"):
+            j += 1
+        end = self.first_of(j, ("год", "года", "периода"))
+        return None if end is None else (Window(None, self.period[0]), end)
 
     def plan_end(self, i: int) -> tuple[Window, int] | None:
         """ "по итогам (учебного) года", "до конца периода": the plan's own year ends."""
@@ -1085,6 +1132,10 @@ class _Reader:
             return Window(None, placed.due), j, a
         if lead == "by_start":
             return Window(None, placed.start - timedelta(days=1)), j, a
+        if lead == "early" and a.unit == "month":
+            return Window(placed.start, placed.start + timedelta(days=EARLY_DAYS - 1)), j, a
+        if lead == "early":
+            return None
         return placed, j, a
 
     def point(self, i: int) -> tuple[_Point, int] | None:
@@ -1286,6 +1337,11 @@ def parse_deadline(phrase: str, period: tuple[date, date]) -> Schedule:
         ]
     problems += [p for c in used for p in c.problems]
     notes += [n for c in used for n in c.notes]
+    if cadence not in (None, "monthly") and any(a.month == 0 for a in anchors):
+        notes.append(
+            f"День месяца при периодичности «{_CADENCE_WORDS[cadence]}» прочитан как день "
+            "месяца, следующего за каждым периодом (как сдают отчёты за период)."
+        )
     if kind != "continuous" or windows != [Window(*period)]:
         problems += _outside_period(windows + ([first] if first else []), binding, period)
     return Schedule(
@@ -1450,6 +1506,8 @@ def _in_unit(anchor: Anchor, unit: Window, cadence: Cadence) -> Window | None:
             return Window(None, month.start - timedelta(days=1))
         if anchor.lead == "by_end":
             return Window(None, month.due)
+        if anchor.lead == "early":
+            return Window(month.start, month.start + timedelta(days=EARLY_DAYS - 1))
         return month
     return None
 
