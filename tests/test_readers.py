@@ -933,3 +933,28 @@ def test_odt_merged_cells_and_lines_of_a_cell(tmp_path: Path) -> None:
         ("2", "Ноябрь", "Иванова А.А.\nПетров Б.Б."),  # under the merged cell: inherited
         ("3", "Декабрь", "РМК"),
     ]
+
+
+def test_an_outline_heading_passes_its_date_and_responsible_to_its_items(tmp_path: Path) -> None:
+    # Issue 7: «1.» followed by «1.1.» is a section even with a date and a responsible;
+    # sub-items without their own take them, and the review says so.
+    path = tmp_path / "plan.txt"
+    path.write_text(
+        "План работы методического кабинета на 2024-2025 учебный год\n\n"
+        "№\tМероприятие\tСрок\tОтветственный\n"
+        "1.\tРабота с педагогами\tв течение года\tРМК\n"
+        "1.1.\tСеминар по оцениванию\tОктябрь\t\n"
+        "1.2.\tКонсультации\t\tИванова А.А.\n"
+        "2.\tОтчёт о выполнении плана\tМай\tОрлов В.Г.\n",
+        encoding="utf-8",
+    )
+    doc = read_document(path)
+    assert doc.problems == []
+    assert [s.title for s in doc.sections] == ["1. Работа с педагогами"]
+    assert [(r.number, r.deadline, r.responsible, r.section) for r in doc.rows] == [
+        ("1.1", "Октябрь", "РМК", 0),
+        ("1.2", "в течение года", "Иванова А.А.", 0),
+        ("2", "Май", "Орлов В.Г.", None),
+    ]
+    (note,) = [n.message for n in doc.notes if n.field == "section"]
+    assert "«1.»" in note and "срок «в течение года»" in note and "«РМК»" in note

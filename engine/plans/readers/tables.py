@@ -16,8 +16,9 @@ Reading rules, each taken from the sample plans:
   :class:`Problem` (its text is not imported) instead of silently landing in some
   field; a column taken by other than its usual word is a note of the review.
 * **Outline rows are sections**: a numbered row («2.») directly followed by its children
-  («2.1.») and naming no responsible is the heading of those children, even when it
-  carries a date (said in a note); a row numbered «I.», «II.» is a section.
+  («2.1.») is the heading of those children, even when it carries a date or a
+  responsible (said in a note, and given to children without their own) — unless it has
+  an expected result or decisions of its own; a row numbered «I.», «II.» is a section.
 * The responsible cell keeps its **lines** (a Word cell's paragraphs, ``<p>``): each
   line is an entry of its own (:mod:`engine.plans.resolve`).
 * A row whose **number cell is empty** continues the row above (a page break split it,
@@ -495,6 +496,16 @@ class _Cell:
     lines: str = ""  # cleaned, the cell's own line breaks kept (the responsible cell)
 
 
+@dataclass(frozen=True)
+class _Outline:
+    """An open outline section: «2.» while «2.1.», «2.2.» follow."""
+
+    number: str
+    index: int  # in SourceDocument.sections
+    parent: int | None  # the section that was current before it
+    parts: dict[str, list[str]]  # the heading row's cells: dates and persons to pass on
+
+
 @dataclass
 class _Assembler:
     """The table state machine: current header, section, plan and the row still open."""
@@ -509,8 +520,7 @@ class _Assembler:
     plan: int | None = None  # the current plan's section (documents with several plans)
     section: int | None = None
     broken: bool = False  # a page break came before the repeated header rows just skipped
-    # open outline sections: (number, section index, the section that was current before)
-    outline: list[tuple[str, int, int | None]] = field(default_factory=list)
+    outline: list[_Outline] = field(default_factory=list)  # open outline sections
 
     def problem(self, location: str, field_name: str, message: str, text: str = "") -> None:
         self.doc.problems.append(Problem(location, field_name, message, text))
@@ -671,15 +681,16 @@ class _Assembler:
         self.follow_outline(number)
         draft = _Draft(row.location, self.row_section(), number)
         self.append(draft, texts)
+        self.inherit(draft)
         self.drafts.append(draft)
         self.open = draft
 
     def follow_outline(self, number: str) -> None:
         """«2.» followed by «2.1.»: the row above was the heading of an outline section.
 
-        Only when it names no responsible — a row with its own responsible stays a
-        measure and its sub-rows measures of their own. Its date, if any, is said in a
-        note: it belongs to the rows below it, not to a task.
+        Unless it has an expected result or decisions of its own — then it is a measure
+        and its sub-rows measures of their own. Its date and responsible, if any, are
+        said in a note and go to the sub-rows that have none (:meth:`inherit`).
         """
         previous = self.drafts[-1] if self.drafts else None
         if (
@@ -688,19 +699,28 @@ class _Assembler:
             and previous is self.open
             and previous.number
             and number.startswith(previous.number + ".")
-            and not previous.parts["responsible"]
+            and not previous.parts["expected_result"]
+            and not previous.parts["decisions"]
         ):
             self.drafts.pop()
             title = " ".join(previous.parts["title"])
             index = self.add_section(
                 previous.location, f"{previous.number}. {title}".strip(), previous.section
             )
-            self.outline.append((previous.number, index, previous.section))
+            self.outline.append(_Outline(previous.number, index, previous.section, previous.parts))
             self.dropped(previous.location, f"{previous.number}.", previous.parts)
-        while self.outline and not number.startswith(self.outline[-1][0] + "."):
-            self.section = self.outline.pop()[2]
+        while self.outline and not number.startswith(self.outline[-1].number + "."):
+            self.section = self.outline.pop().parent
         if self.outline:
-            self.section = self.outline[-1][1]
+            self.section = self.outline[-1].index
+
+    def inherit(self, draft: _Draft) -> None:
+        """A sub-row without a date or a responsible takes its outline section's."""
+        for name in ("deadline", "responsible"):
+            if draft.parts[name]:
+                continue
+            given = next((o.parts[name] for o in reversed(self.outline) if o.parts[name]), [])
+            draft.parts[name].extend(given)
 
     def roman(self, row: CellRow, own: Sequence[str], number_at: int) -> None:
         """ "I." in the number column: a section of the plan, with the title beside it."""
@@ -726,8 +746,9 @@ class _Assembler:
                 Problem(
                     location,
                     "section",
-                    f"Строка «{number}» прочитана как раздел (за ней идут её подпункты); "
-                    f"её {', '.join(said)} относится к подпунктам, отдельной задачи нет.",
+                    f"Строка «{number}» прочитана как раздел (за ней идут её подпункты), "
+                    f"отдельной задачи нет; её {', '.join(said)} — для подпунктов, у которых "
+                    "нет своего.",
                 )
             )
 
