@@ -1462,6 +1462,8 @@ def _unit_occurrences(
                 placed = _in_unit(anchor, unit, cadence)
                 if placed is None or not start <= placed.due <= end:
                     continue
+                if after is not None and placed.due <= after:
+                    continue
                 where = f"@{anchor.month:02d}-{anchor.day:02d}"
                 if not anchor.day and anchor.lead != "in":
                     where += f"-{anchor.lead}"
