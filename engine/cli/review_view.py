@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.plans.importing import PERIOD_SOURCES, MeasureReview, Review
-from engine.plans.schedule import EventBinding
+from engine.plans.schedule import CADENCE_WORDS, EventBinding
 
 #: Below this width the review is printed as blocks, not as a table.
 TABLE_WIDTH = 160
@@ -31,14 +31,7 @@ KIND_NAMES = {
     "on_demand": "по мере необходимости",
     "unscheduled": "сроки не определены",
 }
-CADENCE_NAMES = {
-    "weekly": "еженедельно",
-    "monthly": "ежемесячно",
-    "quarterly": "ежеквартально",
-    "half_yearly": "раз в полугодие",
-    "yearly": "ежегодно",
-    "school_quarterly": "по четвертям",
-}
+CADENCE_NAMES: dict[str, str] = {str(k): v for k, v in CADENCE_WORDS.items()}
 
 
 def plural(n: int, forms: tuple[str, str, str]) -> str:

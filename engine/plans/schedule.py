@@ -442,7 +442,8 @@ _UNIT_STEMS: tuple[tuple[str, Cadence, int], ...] = (
     ("квартал", "quarterly", 4),
     ("полугоди", "half_yearly", 2),
 )
-_CADENCE_WORDS: dict[Cadence, str] = {
+#: How people name each cadence (the review and notes say it so).
+CADENCE_WORDS: dict[Cadence, str] = {
     "weekly": "еженедельно",
     "monthly": "ежемесячно",
     "quarterly": "ежеквартально",
@@ -1339,7 +1340,7 @@ def parse_deadline(phrase: str, period: tuple[date, date]) -> Schedule:
     notes += [n for c in used for n in c.notes]
     if cadence not in (None, "monthly") and any(a.month == 0 for a in anchors):
         notes.append(
-            f"День месяца при периодичности «{_CADENCE_WORDS[cadence]}» прочитан как день "
+            f"День месяца при периодичности «{CADENCE_WORDS[cadence]}» прочитан как день "
             "месяца, следующего за каждым периодом (как сдают отчёты за период)."
         )
     if kind != "continuous" or windows != [Window(*period)]:

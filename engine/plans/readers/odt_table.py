@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.core.errors import InputError
 from engine.plans.readers.document import SourceDocument
-from engine.plans.readers.tables import Block, CellRow, Paragraph, assemble
+from engine.plans.readers.tables import Block, CellRow, Paragraph, assemble, word_table_row
 
 _TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 _TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
@@ -105,14 +105,7 @@ def _table_rows(table: Any, number: int) -> list[CellRow]:
                     merged.add(column)
                 else:
                     texts.append("")
-        rows.append(
-            CellRow(
-                f"таблица {number}, строка {index}",
-                tuple(texts),
-                new_table=index == 1,
-                merged_above=frozenset(merged),
-            )
-        )
+        rows.append(word_table_row(number, index, texts, merged))
         above = texts
     return rows
 

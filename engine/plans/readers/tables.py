@@ -87,6 +87,18 @@ class CellRow:
     merged_above: frozenset[int] = frozenset()
 
 
+def word_table_row(
+    table: int, row: int, texts: Sequence[str], merged: Iterable[int] = ()
+) -> CellRow:
+    """A row of a word processor's table ("таблица T, строка R"): Word and OpenDocument."""
+    return CellRow(
+        f"таблица {table}, строка {row}",
+        tuple(texts),
+        new_table=row == 1,
+        merged_above=frozenset(merged),
+    )
+
+
 @dataclass(frozen=True)
 class MetaField:
     """An explicit plan detail from the spreadsheet template (``Название: …``)."""
