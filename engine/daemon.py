@@ -11,11 +11,18 @@ runs into one and ``misfire_grace_time=None`` lets a late run still happen.
 The database work runs in a worker thread so the event loop stays free to hear SIGTERM;
 on SIGTERM/SIGINT the daemon stops taking new runs, lets the batch in flight commit and
 exits 0. The log always ends with "stopped" or "crashed".
+
+Every daemon registers itself (host, pid, start, last job) for ``measures status``.
+Several daemons may share one PostgreSQL database (row locks divide the work); on SQLite
+a second one refuses to start: an exclusive ``flock`` on ``<database>.daemon.lock``,
+which the kernel releases however the holder ends, tells it that one is running.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
 import os
 import signal
@@ -29,7 +36,16 @@ from enum import Enum
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from engine.app import App
-from engine.app.operations import queue_digests, record_daemon, take_due_steps
+from engine.app.operations import (
+    calendar_moved,
+    daemon_seen,
+    queue_digests,
+    register_daemon,
+    running_daemons,
+    take_due_steps,
+)
+from engine.core.db import sqlite_file
+from engine.core.errors import ConfigError, MeasuresError
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +58,14 @@ class RunState(Enum):
 
 
 class Daemon:
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, web: bool = True) -> None:
         self.app = app
+        self.web = web
         self.state = RunState.STOPPED
         self.stopping = threading.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
         self._mailer = app.mailer()
+        self.registered: int | None = None
 
     def _guarded(
         self, name: str, job: Callable[[], Awaitable[None]]
@@ -69,6 +87,8 @@ class Daemon:
 
     async def _sweep(self) -> None:
         await asyncio.to_thread(take_due_steps, self.app, self.stopping)
+        if self.registered is not None:
+            await asyncio.to_thread(daemon_seen, self.app, self.registered)
 
     async def _digests(self) -> None:
         await asyncio.to_thread(queue_digests, self.app)
@@ -84,11 +104,38 @@ class Daemon:
             )
 
     def _announce(self, state: RunState) -> None:
-        """Move to ``state`` and tell ``measures status`` which process is in it."""
+        """Move to ``state`` and tell the registry (``measures status``)."""
         self.state = state
-        record_daemon(
-            self.app, {"pid": os.getpid(), "host": socket.gethostname(), "state": state.value}
-        )
+        if self.registered is not None:
+            daemon_seen(self.app, self.registered, state.value)
+
+    async def _start_web(self, stack: AsyncExitStack) -> None:
+        """The web door in this loop: uvicorn's Server as a task, stopped on the way out
+        (after it, the scheduler; the handlers' database work runs in threads)."""
+        from engine.web import web_server
+
+        server = web_server(self.app)
+
+        async def serve() -> None:
+            with contextlib.suppress(SystemExit):  # uvicorn exits when it cannot bind
+                await server.serve()
+
+        task = asyncio.create_task(serve(), name="web")
+
+        async def stop_web() -> None:
+            server.should_exit = True
+            await asyncio.gather(task, return_exceptions=True)
+
+        stack.push_async_callback(stop_web)
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        if task.done():  # e.g. the port is taken: say so and stop, not run half a daemon
+            settings = self.app.config.settings.web
+            raise ConfigError(
+                f"the web pages could not start on {settings.host}:{settings.port} (the port "
+                "may be in use): set web.host/web.port, or run `measures run --no-web`"
+            )
+        log.info("web pages at %s/", self.app.base_url)
 
     async def serve(self) -> None:
         app = self.app
@@ -105,6 +152,12 @@ class Daemon:
             os.getpid(),
         )
         async with AsyncExitStack() as stack:
+            self.registered = register_daemon(app, socket.gethostname(), os.getpid())
+            if await asyncio.to_thread(calendar_moved, app):
+                log.warning(
+                    "the working-day calendar changed since the stored due dates were "
+                    "computed; see `measures calendar redate --dry-run`"
+                )
             scheduler = AsyncIOScheduler(timezone=cfg.timezone)
             # The scheduler paces itself on real time; the jobs ask the app's clock what
             # "now" means (a --now clock must not delay the first run by months).
@@ -128,6 +181,8 @@ class Daemon:
             closer = getattr(self._mailer, "aclose", None)
             if closer is not None:  # an SMTP connection is closed after the last job
                 stack.push_async_callback(closer)
+            if self.web:  # before the jobs: a taken port stops the start, not a running daemon
+                await self._start_web(stack)
             scheduler.start()
             stack.callback(scheduler.shutdown, False)
             self._announce(RunState.RUNNING)
@@ -142,10 +197,43 @@ class Daemon:
         log.info("daemon %s", self.state.value)
 
 
-def run_daemon(app: App) -> None:
-    daemon = Daemon(app)
+def single_daemon_lock(app: App) -> int | None:
+    """On SQLite: hold the database's daemon lock, or refuse to start beside another."""
+    path = sqlite_file(app.engine)
+    if path is None:
+        return None
+    lock = os.open(path.with_name(path.name + ".daemon.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock)
+        others = running_daemons(app)
+        zone = app.config.timezone
+        who = (
+            f" (pid {others[0].pid} на {others[0].host}, запущен "
+            f"{others[0].started_at.astimezone(zone):%d.%m.%Y %H:%M})"
+            if others
+            else ""
+        )
+        raise MeasuresError(
+            f"с базой {path} уже работает демон{who}: с SQLite работает только один. "
+            "Остановите его или перейдите на PostgreSQL для нескольких."
+        ) from None
+    return lock
+
+
+def run_daemon(app: App, web: bool = True) -> None:
+    """Run until stopped; a second daemon on one SQLite database is refused first."""
+    lock = single_daemon_lock(app)
+    daemon = Daemon(app, web)
     try:
         asyncio.run(daemon.serve())
+    except MeasuresError as exc:  # a configuration mistake: one line, no traceback
+        log.error("daemon stopped: %s", exc)
+        raise
     except BaseException:
         log.exception("daemon crashed")
         raise
+    finally:
+        if lock is not None:
+            os.close(lock)

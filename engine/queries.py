@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from engine.core.models import AuditEvent, Measure, Person, Plan, Task
+from engine.core.models import AuditEvent, Measure, Person, Plan, School, Task, pk
+from engine.core.workcalendar import WorkCalendar
 from engine.lifecycle.workflow import WorkflowDef
 
 
@@ -25,14 +26,18 @@ class TaskRow:
     supervisor: str | None
     start_date: date | None
     due_date: date | None
+    effective_due: date | None  # the working day the due date really falls on
     state: str
     version: int
     overdue: bool
     detached: bool = False  # removed from its document, kept for its history
+    undated: str | None = None  # why there is no due date (see undated_reason)
+    school: str | None = None
+    responsible_name: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for key in ("start_date", "due_date"):
+        for key in ("start_date", "due_date", "effective_due"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
 
@@ -40,6 +45,7 @@ class TaskRow:
 def list_tasks(
     session: Session,
     workflow: WorkflowDef,
+    calendar: WorkCalendar,
     today: date,
     *,
     state: str | None = None,
@@ -47,13 +53,20 @@ def list_tasks(
     plan_id: int | None = None,
     overdue: bool = False,
 ) -> list[TaskRow]:
-    """Tasks with their plan and people; ``person`` matches responsible or supervisor."""
+    """Tasks with their plan and people; ``person`` matches responsible or supervisor.
+
+    Overdue means past the *effective* deadline (WorkCalendar.effective_deadline): a task
+    written for Sunday is overdue from Saturday on, once Friday has passed. In SQL: the
+    due date lies before the first working day on or after today.
+    """
+    first_working = calendar.add_working_days(today, 0)
     responsible = aliased(Person)
     supervisor = aliased(Person)
     query = (
-        sa.select(Task, Measure, Plan, responsible, supervisor)
+        sa.select(Task, Measure, Plan, responsible, supervisor, School)
         .join(Measure, col(Measure.id) == Task.measure_id)
         .join(Plan, col(Plan.id) == Measure.plan_id)
+        .outerjoin(School, col(School.id) == Task.school_id)
         .outerjoin(responsible, col(responsible.id) == Task.responsible_id)
         .outerjoin(supervisor, col(supervisor.id) == Task.supervisor_id)
         .order_by(col(Task.due_date).asc().nulls_last(), col(Task.id))
@@ -68,13 +81,14 @@ def list_tasks(
         query = query.where(col(Measure.plan_id) == plan_id)
     if overdue:
         query = query.where(
-            col(Task.due_date) < today,
+            col(Task.due_date) < first_working,
             col(Task.state).in_(workflow.owing),
             col(Task.detached_at).is_(None),
         )
     rows = []
-    for task, measure, plan, resp, sup in session.execute(query).tuples():
+    for task, measure, plan, resp, sup, school in session.execute(query):
         assert task.id is not None and plan.id is not None
+        effective = None if task.due_date is None else calendar.effective_deadline(task.due_date)
         rows.append(
             TaskRow(
                 id=task.id,
@@ -86,28 +100,120 @@ def list_tasks(
                 supervisor=sup.key if sup else None,
                 start_date=task.start_date,
                 due_date=task.due_date,
+                effective_due=effective,
                 state=task.state,
                 version=task.version,
                 overdue=bool(
-                    task.due_date
-                    and task.due_date < today
+                    effective
+                    and effective < today
                     and task.state in workflow.owing
                     and task.detached_at is None
                 ),
                 detached=task.detached_at is not None,
+                undated=undated_reason(measure.schedule) if task.due_date is None else None,
+                school=school.short_name or school.name if school else None,
+                responsible_name=resp.name if resp else None,
             )
         )
     return rows
 
 
 def history(session: Session, task_id: int) -> list[tuple[AuditEvent, Person, Person | None]]:
-    """The task's audit rows, oldest first, with actor and the person they stood in for."""
+    """The task's audit rows, oldest first, with actor and the person they stood in for —
+    and the clerk's changes to its measure or plan, which changed the task too."""
     principal = aliased(Person)
+    task = session.get(Task, task_id)
+    measure = session.get(Measure, task.measure_id) if task else None
+    about = col(AuditEvent.task_id) == task_id
+    if measure is not None:
+        about = about | (
+            col(AuditEvent.task_id).is_(None)
+            & (
+                (col(AuditEvent.measure_id) == measure.id)
+                | (
+                    col(AuditEvent.measure_id).is_(None)
+                    & (col(AuditEvent.plan_id) == measure.plan_id)
+                )
+            )
+        )
     query = (
         select(AuditEvent, Person, principal)
         .join(Person, col(Person.id) == AuditEvent.actor_id)
         .outerjoin(principal, col(principal.id) == AuditEvent.on_behalf_of_id)
-        .where(AuditEvent.task_id == task_id)
+        .where(about)
         .order_by(col(AuditEvent.seq))
     )
     return [(row, actor, behalf) for row, actor, behalf in session.exec(query)]
+
+
+@dataclass(frozen=True)
+class Attention:
+    """An open task nobody will be reminded about until a person fixes it."""
+
+    task_id: int
+    plan_id: int
+    plan_title: str
+    measure_number: str
+    title: str
+    reasons: tuple[str, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self) | {"reasons": list(self.reasons)}
+
+
+def undated_reason(schedule: dict[str, Any]) -> str:
+    """Why a task has no due date, for a person: what to do about it."""
+    kind = schedule.get("kind")
+    if kind == "event":
+        event = schedule.get("event") or {}
+        kinds = ", ".join(event.get("kinds") or []) or "оценочных процедур"
+        return f"нет даты: в календаре нет событий ({kinds}) в периоде плана"
+    if kind == "unscheduled":
+        return "срок не распознан: задайте его вручную"
+    return "срок не задан"
+
+
+def needs_attention(
+    session: Session, workflow: WorkflowDef, limit: int = 50
+) -> tuple[int, list[Attention]]:
+    """Open tasks without a responsible or without a due date (how many, the first ones).
+
+    Measures «по мере необходимости» have no dates by nature and are listed only when
+    they lack a responsible. Reads only such tasks (both columns are indexed), not every
+    open task.
+    """
+    query = (
+        select(Task, Measure, Plan)
+        .join(Measure, col(Measure.id) == Task.measure_id)
+        .join(Plan, col(Plan.id) == Measure.plan_id)
+        .where(
+            col(Task.state).in_(workflow.owing),
+            col(Task.detached_at).is_(None),
+            col(Plan.archived_at).is_(None),
+            col(Task.responsible_id).is_(None) | col(Task.due_date).is_(None),
+        )
+        .order_by(col(Plan.id), col(Measure.position), col(Task.id))
+    )
+    found: list[Attention] = []
+    count = 0
+    for task, measure, plan in session.exec(query):
+        reasons = []
+        if task.responsible_id is None:
+            reasons.append("нет ответственного")
+        if task.due_date is None and measure.schedule.get("kind") != "on_demand":
+            reasons.append(undated_reason(measure.schedule))
+        if not reasons:
+            continue
+        count += 1
+        if len(found) < limit:
+            found.append(
+                Attention(
+                    pk(task),
+                    pk(plan),
+                    plan.title,
+                    measure.number,
+                    measure.title,
+                    tuple(reasons),
+                )
+            )
+    return count, found

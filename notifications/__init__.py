@@ -7,6 +7,8 @@ it through a :class:`Mailer`. Nothing here touches the database or reads the clo
 
 from __future__ import annotations
 
+from engine.core.words import plural_ru
+from notifications.calendar import deadline_calendar
 from notifications.mailers import (
     TRANSIENT_ERRORS,
     Mailer,
@@ -19,16 +21,17 @@ from notifications.mailers import (
     build_message,
     make_message_id,
 )
-from notifications.messages import Digest, DigestLine, TaskNotice
+from notifications.messages import AttentionLine, Digest, DigestLine, PersonalLetter, TaskNotice
 from notifications.render import (
     DIGEST_TEMPLATES,
     NOTICE_TEMPLATES,
+    PERSONAL_TEMPLATES,
     TEMPLATES,
     RenderedMessage,
+    environment,
     format_date_long,
     format_date_numeric,
     format_date_short,
-    plural_ru,
     render,
     working_days,
 )
@@ -36,13 +39,16 @@ from notifications.render import (
 __all__ = [
     "DIGEST_TEMPLATES",
     "NOTICE_TEMPLATES",
+    "PERSONAL_TEMPLATES",
     "TEMPLATES",
     "TRANSIENT_ERRORS",
+    "AttentionLine",
     "Digest",
     "DigestLine",
     "MailError",
     "Mailer",
     "PermanentMailError",
+    "PersonalLetter",
     "RecordingMailer",
     "RenderedMessage",
     "SmtpMailer",
@@ -50,6 +56,8 @@ __all__ = [
     "TaskNotice",
     "TransientMailError",
     "build_message",
+    "deadline_calendar",
+    "environment",
     "format_date_long",
     "format_date_numeric",
     "format_date_short",

@@ -29,13 +29,12 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 import re
-import tempfile
 from collections import deque
 from collections.abc import Mapping
 from datetime import datetime
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from pathlib import Path
@@ -45,6 +44,7 @@ from typing import Protocol, Self
 import aiosmtplib
 
 from engine.core.errors import MeasuresError
+from engine.core.files import write_atomically
 from notifications.render import RenderedMessage
 
 logger = logging.getLogger(__name__)
@@ -134,6 +134,7 @@ def build_message(
     date: datetime,
     sender_name: str = "",
     headers: Mapping[str, str] | None = None,
+    calendar: str = "",
 ) -> EmailMessage:
     """A multipart/alternative email (text, then HTML) ready for any :class:`Mailer`.
 
@@ -141,7 +142,8 @@ def build_message(
     the outbox row so that a resend is byte-for-byte the same letter. Display names and the
     subject may be Cyrillic: the default policy encodes them (RFC 2047). ``headers`` adds
     e.g. ``X-Measures-Task``; ``Auto-Submitted: auto-generated`` is set unless given, so
-    vacation responders do not answer a robot.
+    vacation responders do not answer a robot. ``calendar``: an iCalendar text attached
+    as ``srok.ics`` (the message becomes multipart/mixed around the two bodies).
     """
     extra = {"Auto-Submitted": "auto-generated", **(headers or {})}
     for field, value in (
@@ -165,7 +167,7 @@ def build_message(
         raise ValueError(f"date must be timezone-aware, got {date!r}")
 
     message = EmailMessage(policy=policy.default)
-    message["Subject"] = rendered.subject
+    _set_subject(message, rendered.subject)
     message["From"] = Address(display_name=sender_name, addr_spec=sender)
     message["To"] = Address(display_name=recipient_name, addr_spec=recipient_email)
     message["Date"] = date
@@ -176,9 +178,37 @@ def build_message(
     message.add_alternative(rendered.html, subtype="html")
     # A random boundary would make every resend differ; one derived from the content is
     # stable, and the content cannot contain its own hash.
-    content = "\0".join((message_id, rendered.subject, rendered.text, rendered.html))
-    message.set_boundary("=_measures_" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32])
+    content = "\0".join((message_id, rendered.subject, rendered.text, rendered.html, calendar))
+    boundary = "=_measures_" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
+    if calendar:
+        message.add_attachment(
+            calendar.encode("utf-8"),
+            maintype="text",
+            subtype="calendar",
+            filename="srok.ics",
+            params={"method": "PUBLISH", "charset": "utf-8"},
+        )
+        alternative = next(iter(message.iter_parts()))
+        alternative.set_boundary(boundary + "_alt")
+    message.set_boundary(boundary)
     return message
+
+
+def _set_subject(message: EmailMessage, subject: str) -> None:
+    """Put a Cyrillic subject in encoded words that keep every space inside them.
+
+    The default policy's folder may end an encoded word just before a space and carry
+    that space as the folding whitespace between two encoded words, which RFC 2047 says
+    a reader must drop: «мероприятиям на» arrived as «мероприятиямна». The classic
+    ``email.header.Header`` encoder splits the text into encoded words with the spaces
+    inside them; ``set_raw`` stores its lines as they are (each under 78 characters, so
+    the generator does not fold them again).
+    """
+    if subject.isascii():
+        message["Subject"] = subject
+        return
+    encoded = Header(subject, "utf-8", header_name="Subject").encode(linesep="\n")
+    message.set_raw("Subject", encoded)
 
 
 def _message_id(message: EmailMessage) -> str:
@@ -235,19 +265,7 @@ class SpoolMailer:
         logger.info("mail %s to %s written to %s", message_id, _recipients(message), target)
 
     def _write(self, target: Path, data: bytes) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-                stream.flush()
-                # The outbox marks the row sent once this returns; the file must survive
-                # a power cut from then on.
-                os.fsync(stream.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomically(target, data)
 
 
 class RecordingMailer:

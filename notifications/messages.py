@@ -38,7 +38,8 @@ class TaskNotice:
     header, so a delivered letter can be traced to its ladder rung). ``days_left``,
     ``days_overdue`` and ``days_waiting`` are working days; each template uses the one
     that fits it. ``links`` maps a Russian label to a URL, in display order; the first is
-    the main action.
+    the main action. ``due`` is the effective deadline (a working day); ``written_due``
+    is the plan's own date when that is a day off and so differs from ``due``.
     """
 
     task_id: int
@@ -61,6 +62,7 @@ class TaskNotice:
     days_waiting: int = 0
     reported_on: date | None = None
     report: str = ""
+    written_due: date | None = None
 
     def __post_init__(self) -> None:
         _check_links(self.links)
@@ -85,6 +87,22 @@ class DigestLine:
     url: str
     target: str = ""
     working_days: int = 0
+    written_due: date | None = None  # the plan's date when it is a day off (``due`` differs)
+
+    def __post_init__(self) -> None:
+        _check_url(f"task {self.task_id}", self.url)
+
+
+@dataclass(frozen=True)
+class AttentionLine:
+    """An open task nobody is reminded about (no responsible, no date): for the admin."""
+
+    task_id: int
+    plan_title: str
+    measure_number: str
+    measure_title: str
+    reason: str
+    url: str
 
     def __post_init__(self) -> None:
         _check_url(f"task {self.task_id}", self.url)
@@ -108,6 +126,8 @@ class Digest:
     awaiting_verification: tuple[DigestLine, ...] = ()
     completed: tuple[DigestLine, ...] = ()
     links: Mapping[str, str] = field(default_factory=dict)
+    attention: tuple[AttentionLine, ...] = ()  # the admin's: tasks that need a person
+    attention_count: int = 0  # all of them; ``attention`` lists the first ones
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -117,4 +137,27 @@ class Digest:
     @property
     def is_empty(self) -> bool:
         """True when there is nothing to tell; the daemon should not send such a digest."""
-        return not (self.overdue or self.due_soon or self.awaiting_verification or self.completed)
+        return not (
+            self.overdue
+            or self.due_soon
+            or self.awaiting_verification
+            or self.completed
+            or self.attention
+        )
+
+
+@dataclass(frozen=True)
+class PersonalLetter:
+    """A letter to one person that is not about a task: a sign-in link, a test letter.
+
+    ``minutes``: how long ``url`` stays valid (0: not said).
+    """
+
+    recipient_name: str
+    recipient_email: str
+    committee_name: str
+    url: str
+    minutes: int = 0
+
+    def __post_init__(self) -> None:
+        _check_url("letter", self.url)

@@ -21,7 +21,17 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import (
+    BaseLoader,
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    select_autoescape,
+)
+
+from engine.core.words import WORKING_DAYS, count_ru, plural_ru
 
 #: Templates about one task; the context is ``{"notice": TaskNotice}``.
 NOTICE_TEMPLATES = frozenset(
@@ -36,7 +46,11 @@ NOTICE_TEMPLATES = frozenset(
 )
 #: Periodic summaries; the context is ``{"digest": Digest}``.
 DIGEST_TEMPLATES = frozenset({"daily_digest", "weekly_summary"})
+#: What ladders may send.
 TEMPLATES = NOTICE_TEMPLATES | DIGEST_TEMPLATES
+#: Letters to one person outside the ladders, the sign-in link and ``measures mail
+#: test``; the context is ``{"letter": PersonalLetter}``.
+PERSONAL_TEMPLATES = frozenset({"signin", "mail_test"})
 
 _MONTHS_GENITIVE = (
     "января",
@@ -53,7 +67,7 @@ _MONTHS_GENITIVE = (
     "декабря",
 )
 _WEEKDAYS_SHORT = ("пн", "вт", "ср", "чт", "пт", "сб", "вс")
-_WORKING_DAY_FORMS = ("рабочий день", "рабочих дня", "рабочих дней")
+_WEEKDAYS = ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье")
 
 
 @dataclass(frozen=True)
@@ -85,32 +99,25 @@ def format_date_short(value: date) -> str:
     return f"{_WEEKDAYS_SHORT[day.weekday()]}, {day:%d.%m.%Y}"
 
 
+def format_date_day(value: date) -> str:
+    """«28.02.2027 (вс)» — a deadline in a list, where the weekday shows a day off."""
+    day = _as_date(value, "format_date_day")
+    return f"{day:%d.%m.%Y} ({_WEEKDAYS_SHORT[day.weekday()]})"
+
+
+def format_weekday(value: date) -> str:
+    """«воскресенье»."""
+    return _WEEKDAYS[_as_date(value, "format_weekday").weekday()]
+
+
 def format_date_numeric(value: date) -> str:
     """«30.11.2026» — for subjects, where space is short."""
     return f"{_as_date(value, 'format_date_numeric'):%d.%m.%Y}"
 
 
-def plural_ru(count: int, one: str, few: str, many: str) -> str:
-    """The noun form agreeing with ``count``: 1 день, 2 дня, 5 дней, 11 дней, 21 день."""
-    tail = abs(count) % 100
-    if 11 <= tail <= 14:
-        return many
-    tail %= 10
-    if tail == 1:
-        return one
-    if 2 <= tail <= 4:
-        return few
-    return many
-
-
-def count_ru(count: int, one: str, few: str, many: str) -> str:
-    """«5 рабочих дней»: the number with its agreeing noun."""
-    return f"{count} {plural_ru(count, one, few, many)}"
-
-
 def working_days(count: int) -> str:
     """«1 рабочий день», «2 рабочих дня», «5 рабочих дней» (nominative/accusative)."""
-    return count_ru(count, *_WORKING_DAY_FORMS)
+    return count_ru(count, *WORKING_DAYS)
 
 
 _PATRONYMIC_FEMALE = re.compile(r"(вна|чна|кызы)$", re.IGNORECASE)
@@ -136,10 +143,19 @@ def salutation(full_name: str) -> str:
 
 
 @cache
-def environment() -> Environment:
-    """The shared template environment (built once: template compilation is cached in it)."""
+def environment(override: str | None = None) -> Environment:
+    """The template environment (one per override folder: compiled templates are cached).
+
+    ``override``: the committee's folder (``mail.templates_dir``); a file there replaces
+    the shipped template of the same name — a whole letter, or a shared part such as
+    ``_base.html`` with the committee's letterhead.
+    """
+    shipped = PackageLoader("notifications", "templates")
+    loader: BaseLoader = (
+        ChoiceLoader([FileSystemLoader(override), shipped]) if override else shipped
+    )
     env = Environment(
-        loader=PackageLoader("notifications", "templates"),
+        loader=loader,
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -150,6 +166,8 @@ def environment() -> Environment:
         date_long=format_date_long,
         date_short=format_date_short,
         date_numeric=format_date_numeric,
+        date_day=format_date_day,
+        weekday=format_weekday,
         plural=plural_ru,
         count=count_ru,
         working_days=working_days,
@@ -158,12 +176,15 @@ def environment() -> Environment:
     return env
 
 
-def render(template_name: str, context: Mapping[str, object]) -> RenderedMessage:
-    """Render the letter ``template_name`` (one of :data:`TEMPLATES`) with ``context``."""
-    if template_name not in TEMPLATES:
-        known = ", ".join(sorted(TEMPLATES))
+def render(
+    template_name: str, context: Mapping[str, object], override: str | None = None
+) -> RenderedMessage:
+    """Render the letter ``template_name`` (one of :data:`TEMPLATES`) with ``context``;
+    ``override`` is the folder of the committee's own templates, if any."""
+    if template_name not in TEMPLATES | PERSONAL_TEMPLATES:
+        known = ", ".join(sorted(TEMPLATES | PERSONAL_TEMPLATES))
         raise ValueError(f"unknown letter template {template_name!r}; known: {known}")
-    env = environment()
+    env = environment(override or None)
     text_template = env.get_template(f"{template_name}.txt")
     subject_block = text_template.blocks.get("subject")
     if subject_block is None:

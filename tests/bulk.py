@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Engine, insert
 
 from engine.core.db import session_scope, upgrade
+from engine.core.flags import SIMULATION, set_flag
 from engine.core.models import Measure, Plan, Task, pk
 from engine.directory.people import import_people
 from tests.conftest import EXAMPLES
@@ -54,4 +55,5 @@ def fill(engine: Engine, tasks: int, first_due: date, days: int) -> None:
             for n in range(tasks)
         ]
         session.execute(insert(Task), rows)
+        set_flag(session, SIMULATION, "tests.bulk", CREATED)  # the kill test runs at --now
         session.commit()

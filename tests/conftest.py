@@ -29,6 +29,9 @@ from engine.core.clock import FixedClock
 from engine.core.db import make_engine, upgrade
 from engine.core.settings import load_config
 
+#: Fixtures that live in their own module (a real browser).
+pytest_plugins = ["tests.browser"]
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 #: 10:00 Moscow time on a Wednesday in the middle of the school year.
@@ -49,10 +52,16 @@ def _pg_bindir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-def _unavailable(reason: str) -> None:
+def missing(what: str, reason: str) -> None:
+    """Skip a test whose real part (a server, a browser) is missing — but fail under CI:
+    CI must not pass by skipping."""
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"PostgreSQL is required under CI: {reason}")
-    pytest.skip(f"PostgreSQL tests skipped: {reason}")
+        pytest.fail(f"{what} is required under CI: {reason}")
+    pytest.skip(f"{what} tests skipped: {reason}")
+
+
+def _unavailable(reason: str) -> None:
+    missing("PostgreSQL", reason)
 
 
 @pytest.fixture(scope="session")

@@ -30,12 +30,12 @@ def test_backup_then_restore(app: App, tmp_path: Path) -> None:
     copy = backup(app.engine, tmp_path / "backups" / "before-report.db")
     app.lifecycle.fire(app.engine, task.id, "report", "resp", comment="Готово")
     assert _state(app, task.id) == "reported"
-    with pytest.raises(InputError, match="already exists"):
+    with pytest.raises(InputError, match="уже существует"):
         backup(app.engine, copy)
     restore(app.engine, copy)
     assert _state(app, task.id) == "in_progress"
     with session_scope(app.engine) as session:
-        result = verify(session)
+        result = verify(session, app.audit_key, app.workflow.initial)
     assert result.ok and result.checked == 1
     app.lifecycle.fire(app.engine, task.id, "report", "resp", comment="Готово снова")
     assert _state(app, task.id) == "reported"
@@ -45,16 +45,16 @@ def test_backup_then_restore(app: App, tmp_path: Path) -> None:
 def test_restore_refuses_what_is_not_a_backup(app: App, tmp_path: Path) -> None:
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"not a database at all" * 100)
-    with pytest.raises(InputError, match="not a measures backup"):
+    with pytest.raises(InputError, match="не резервная копия measures"):
         restore(app.engine, junk)
-    with pytest.raises(InputError, match="file not found"):
+    with pytest.raises(InputError, match="файл не найден"):
         restore(app.engine, tmp_path / "missing.db")
     newer = make_engine(f"sqlite:///{tmp_path / 'newer.db'}")
     upgrade(newer)
     with newer.begin() as connection:
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
     newer.dispose()
-    with pytest.raises(DatabaseError, match="newer release"):
+    with pytest.raises(DatabaseError, match="более новая версия"):
         restore(app.engine, tmp_path / "newer.db")
 
 

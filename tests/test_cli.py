@@ -53,7 +53,7 @@ def loaded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database after init + the example directory and plan, made once per module."""
     folder = tmp_path_factory.mktemp("template")
     template = Cli(folder, f"sqlite:///{folder / 'data' / 'measures.db'}")
-    template("init")
+    template("init", "--simulation")
     template("people", "import", str(EXAMPLES / "people.csv"))
     template("schools", "import", str(EXAMPLES / "schools.csv"))
     template("events", "import", str(EXAMPLES / "events.csv"))
@@ -92,12 +92,19 @@ def test_every_command_has_help(cli: Cli) -> None:
 
 def test_commands_before_init_say_what_to_do(cli: Cli) -> None:
     result = cli("tasks", ok=False)
-    assert "run `measures init` first" in result.stderr
+    assert "сначала выполните `measures init`" in result.stderr
+    # Review finding: asking created an empty database (and its folder) first.
+    for command in (["tasks"], ["status"], ["run"], ["audit", "verify"]):
+        cli(*command, ok=False)
+    assert not (cli.folder / "data").exists()
 
 
 def test_init_imports_and_filters(loaded: Cli) -> None:
     again = loaded("import", str(EXAMPLES / "plan.txt"))
     assert "Этот документ уже загружен (план 1): изменений в документе нет." in again.stdout
+    assert "задач создано" not in again.stdout  # said once, not «8 updated»
+    people = loaded("people", "import", str(EXAMPLES / "people.csv")).stdout
+    assert people.strip().endswith(": изменений нет.")
     rows = loaded.json("tasks")
     assert isinstance(rows, list) and len(rows) == 33
     assert {r["state"] for r in rows} == {"planned"}
@@ -111,7 +118,7 @@ def test_init_imports_and_filters(loaded: Cli) -> None:
     assert {r["supervisor"] for r in rows} == {"petrova"}  # the plan's controller
     assert loaded.json("tasks", "--plan", "2") == []
     table = loaded("tasks").stdout
-    assert "Запланировано" in table and "33 task(s)." in table
+    assert "Запланировано" in table and "33 задачи, просрочено: 7." in table
 
 
 def test_fire_history_and_audit(loaded: Cli) -> None:
@@ -132,7 +139,8 @@ def test_fire_history_and_audit(loaded: Cli) -> None:
         "docs/12.pdf",
     )
     loaded.env = saved
-    assert "за Иванова Мария Петровна" in done.stdout
+    # Names in a case-free form (review finding: «за Иванова Мария Петровна»).
+    assert "Выполнил(а): Орлова Е.Н.; замещает: Иванова М.П." in done.stdout
     assert loaded.json("tasks", "--state", "reported")[0]["id"] == 1  # type: ignore[index]
     loaded("fire", "1", "verify", "--as", "petrova")
     history = loaded.json("history", "1")
@@ -142,8 +150,8 @@ def test_fire_history_and_audit(loaded: Cli) -> None:
         ("verify", "petrova", None),
     ]
     assert history[1]["evidence"] == ["docs/12.pdf"]  # type: ignore[index]
-    assert history[1]["at"].startswith("2026-12-22T08:00")  # type: ignore[index]
-    assert "Audit log intact: 3 row(s)" in loaded("audit", "verify").stdout
+    assert history[1]["at"] == "2026-12-22T11:00:00+03:00"  # type: ignore[index]
+    assert "Журнал цел: проверено 3 записи" in loaded("audit", "verify").stdout
 
 
 def test_audit_verify_fails_on_tampering(loaded: Cli, tmp_path: Path) -> None:
@@ -154,32 +162,38 @@ def test_audit_verify_fails_on_tampering(loaded: Cli, tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "data" / "measures.db") as connection:
         connection.execute("UPDATE auditevent SET comment = 'Иначе' WHERE seq = 2")
     result = loaded("audit", "verify", ok=False)
-    assert result.returncode == 1 and "seq 2" in result.stderr
+    assert result.returncode == 1 and "запись 2" in result.stderr
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["fire", "99", "start", "--as", "ivanova"], "task 99 not found"),
-        (["fire", "1", "start", "--as", "nobody"], "person nobody not found"),
+        (["fire", "99", "start", "--as", "ivanova"], "задача 99 не найдена"),
+        (["fire", "1", "start", "--as", "nobody"], "сотрудник nobody не найден"),
         (["fire", "1", "report", "--as", "petrova", "--comment", "x"], "недоступно"),
         (["fire", "1", "start", "--as", "petrova"], "не может выполнить"),
         (["fire", "1", "start", "--as", "ivanova", "--version", "7"], "изменилась"),
-        (["tasks", "--state", "done"], "unknown state 'done'"),
-        (["tasks", "--person", "nobody"], "person nobody not found"),
-        (["history", "42"], "task 42 not found"),
+        (["tasks", "--state", "done"], "нет состояния 'done'"),
+        (["tasks", "--person", "nobody"], "сотрудник nobody не найден"),
+        (["history", "42"], "задача 42 не найдена"),
         (["import", "missing.csv"], "missing.csv: file not found"),
-        (["people", "import", "missing.csv"], "missing.csv: file not found"),
-        (["--now", "завтра", "tasks"], "--now / MEASURES_NOW: expected an ISO date"),
-        (["--now", "0001-01-01", "tasks"], "outside the years 1900–2200"),
+        (["people", "import", "missing.csv"], "missing.csv: файл не найден"),
+        (["--now", "завтра", "tasks"], "--now / MEASURES_NOW: ожидается дата или дата-время ISO"),
+        (["--now", "0001-01-01", "tasks"], "вне 1900–2200 годов"),
         (["fire", "99999999999999999999", "start", "--as", "ivanova"], "Invalid value"),
         (["history", "0"], "Invalid value"),
-        (["simulate", "--from", "2026-01-01", "--to", "9999-12-31"], "outside the years"),
-        (["simulate", "--from", "2026-02-01", "--to", "2026-01-01"], "ends (2026-01-01) before"),
-        (["schedule", "explain", "Май", "--period", "2027-08-31:2026-09-01"], "before it starts"),
-        (["people", "import", "."], "is a folder; expected a CSV file"),
-        (["backup", "/proc/nope/backup.db"], "cannot write the backup there"),
-        (["ladder", "set", "default", "--plan", "7"], "plan 7 not found"),
+        (["simulate", "--from", "2026-01-01", "--to", "9999-12-31"], "вне 1900–2200 годов"),
+        (
+            ["simulate", "--from", "2026-02-01", "--to", "2026-01-01"],
+            "кончается (2026-01-01) раньше",
+        ),
+        (
+            ["schedule", "explain", "Май", "--period", "2027-08-31:2026-09-01"],
+            "раньше, чем начинается",
+        ),
+        (["people", "import", "."], "это папка, а нужен файл CSV"),
+        (["backup", "/proc/nope/backup.db"], "не удаётся записать туда копию"),
+        (["ladder", "set", "default", "--plan", "7"], "план 7 не найден"),
     ],
 )
 def test_user_mistakes_are_one_clear_line(loaded: Cli, args: list[str], expected: str) -> None:
@@ -196,7 +210,7 @@ def test_usage_error_exit_code(loaded: Cli) -> None:
 def test_bad_config_is_reported_not_raised(cli: Cli) -> None:
     Path(cli.env["MEASURES_CONFIG"]).write_text("[web]\nprot = 1\n", encoding="utf-8")
     result = cli("tasks", ok=False)
-    assert "config.toml:2: web.prot: unknown key" in result.stderr
+    assert "config.toml:2: web.prot: неизвестный ключ" in result.stderr
 
 
 def test_broken_workflow_stops_commands(cli: Cli) -> None:
@@ -207,16 +221,16 @@ def test_broken_workflow_stops_commands(cli: Cli) -> None:
     config.write_text(
         config.read_text(encoding="utf-8") + '\n[workflows]\ndir = "flows"\n', encoding="utf-8"
     )
-    cli("init")
+    cli("init", "--simulation")
     result = cli("workflow", "show", ok=False)
     assert "measure.toml" in result.stderr and "missing key" in result.stderr
 
 
 def test_workflow_show(cli: Cli) -> None:
     diagram = cli("workflow", "show").stdout
-    assert "stateDiagram-v2" in diagram and "reported --> verified: verify" in diagram
+    assert "stateDiagram-v2" in diagram and "reported --> verified: Подтвердить" in diagram
     rules = cli("workflow", "show", "--rules").stdout
-    assert "verify" in rules and "admin" in rules
+    assert "verify" in rules and "администратор" in rules
 
 
 def test_unreadable_plans_import_nothing(loaded: Cli, tmp_path: Path) -> None:
@@ -237,7 +251,7 @@ def test_unreadable_plans_import_nothing(loaded: Cli, tmp_path: Path) -> None:
 
 
 def test_dry_run_review_and_json(cli: Cli, tmp_path: Path) -> None:
-    cli("init")
+    cli("init", "--simulation")
     cli("people", "import", str(EXAMPLES / "people.csv"))
     review = cli("import", str(EXAMPLES / "plan.txt"), "--dry-run").stdout
     assert "Мероприятий: 9" in review and "в базу ничего не записано" in review
@@ -275,8 +289,22 @@ def test_schedule_explain(cli: Cli) -> None:
     }
     text = cli("schedule", "explain", "Ежеквартально", "--period", "2022-09-01:2023-08-31")
     assert "ежеквартально" in text.stdout
+    # Review finding: a calendar-day offset was shown as «+0 рабочих дней».
+    before = cli(
+        "schedule", "explain", "за 2 дня до проведения ВПР", "--period", "2026-09-01:2027-08-31"
+    )
+    assert "Привязка к процедурам (ВПР): за 2 календарных дня до процедуры" in before.stdout
+    assert "+0" not in before.stdout
+    after = cli(
+        "schedule",
+        "explain",
+        "в течение 3 рабочих дней после проведения ВПР",
+        "--period",
+        "2026-09-01:2027-08-31",
+    )
+    assert "через 3 рабочих дня после процедуры" in after.stdout
     bad = cli("schedule", "explain", "x", "--period", "2022-09-01", ok=False)
-    assert "--period: expected YYYY-MM-DD:YYYY-MM-DD" in bad.stderr
+    assert "--period: ожидается ГГГГ-ММ-ДД:ГГГГ-ММ-ДД" in bad.stderr
 
 
 def test_simulate_sweep_and_status(loaded: Cli) -> None:
@@ -297,23 +325,23 @@ def test_simulate_sweep_and_status(loaded: Cli) -> None:
     again = loaded("sweep").stdout
     assert "Шагов выполнено: 0" in again
     bad = loaded("simulate", "--from", "вчера", "--to", "2026-12-01", ok=False)
-    assert "--from/--to: expected a date YYYY-MM-DD, got 'вчера'" in bad.stderr
+    assert "--from/--to: ожидается дата ГГГГ-ММ-ДД, а не 'вчера'" in bad.stderr
 
 
 def test_ladder_show_and_set(loaded: Cli) -> None:
     shown = loaded("ladder", "show").stdout
     assert "escalate_head" in shown and "continuous" in shown
     assert (
-        "plan 1: ladder continuous" in loaded("ladder", "set", "continuous", "--plan", "1").stdout
+        "план 1: лестница continuous" in loaded("ladder", "set", "continuous", "--plan", "1").stdout
     )
     assert (
-        "measure 8 of plan 1"
+        "мероприятие 8 плана 1"
         in loaded("ladder", "set", "default", "--plan", "1", "--measure", "8").stdout
     )
     bad = loaded("ladder", "set", "gentle", "--plan", "1", ok=False)
-    assert "unknown ladder 'gentle'; ladders are default, continuous" in bad.stderr
+    assert "нет лестницы 'gentle'; есть: default, continuous" in bad.stderr
     missing = loaded("ladder", "set", "default", "--plan", "1", "--measure", "99", ok=False)
-    assert "measure 99 in plan 1 not found" in missing.stderr
+    assert "мероприятие 99 в плане 1 не найдено" in missing.stderr
 
 
 def test_ladder_set_refuses_an_ambiguous_measure_number(loaded: Cli, tmp_path: Path) -> None:
@@ -330,14 +358,36 @@ def test_ladder_set_refuses_an_ambiguous_measure_number(loaded: Cli, tmp_path: P
     )
     loaded("import", str(plan))
     result = loaded("ladder", "set", "default", "--plan", "2", "--measure", "1", ok=False)
-    assert "plan 2 has 2 measures numbered 1" in result.stderr
+    assert "в плане 2 2 мероприятия с номером 1" in result.stderr
+
+
+def test_a_moved_clock_changes_only_a_simulation_database(cli: Cli) -> None:
+    # Review finding: `fire --now` wrote any moment into the audit log of a working
+    # database, around deputy windows.
+    cli("init")  # a working database
+    refused = cli("people", "import", str(EXAMPLES / "people.csv"), ok=False)
+    assert "--now / MEASURES_NOW: часы переведены на 25.11.2026 10:00" in refused.stderr
+    assert "measures init --simulation" in refused.stderr
+    real = dict(cli.env)
+    del real["MEASURES_NOW"]
+    cli.env, moved = real, cli.env
+    cli("people", "import", str(EXAMPLES / "people.csv"))
+    cli("import", str(EXAMPLES / "plan.txt"))
+    cli.env = moved
+    assert cli.json("tasks")  # reading at another moment is fine
+    assert "часы переведены" in cli("fire", "1", "start", "--as", "ivanova", ok=False).stderr
+    assert "часы переведены" in cli("sweep", ok=False).stderr
+    cli.env = real
+    assert "часы переведены" in cli("run", "--now", "2027-03-01T10:00", ok=False).stderr
+    cli("fire", "1", "start", "--as", "ivanova")  # the real clock: allowed
+    assert [h["event"] for h in cli.json("history", "1")] == ["start"]  # type: ignore[union-attr]
 
 
 def test_people_draft_from_a_plan_fills_an_empty_directory(cli: Cli, tmp_path: Path) -> None:
     # Issue 7: a committee without a directory gets one from its plan's responsible cells.
     import csv
 
-    cli("init")
+    cli("init", "--simulation")  # MEASURES_NOW: a moved clock writes only to a simulation
     plan = Path(__file__).resolve().parent / "fixtures" / "order_unusual_forms.txt"
     draft = tmp_path / "people_draft.csv"
     shown = cli("import", str(plan), "--dry-run", "--people-draft", str(draft)).stdout
@@ -370,10 +420,7 @@ def test_people_draft_from_a_plan_fills_an_empty_directory(cli: Cli, tmp_path: P
     assert data["plan"]["controller_person"] == "А.Б.Смирнова"
 
 
-def test_explain_says_calendar_day_offsets(cli: Cli) -> None:
-    text = cli(
-        "schedule", "explain", "за 2 дня до проведения ВПР", "--period", "2026-09-01:2027-08-31"
-    ).stdout
-    assert "Привязка к процедурам: 2 календарных дня до процедуры (ВПР)" in text
+def test_explain_says_how_a_misspelt_word_was_read(cli: Cli) -> None:
+    # (calendar-day offsets in explain: test_schedule_explain above)
     misspelt = cli("schedule", "explain", "Ежекваратльно", "--period", "2026-09-01:2027-08-31")
     assert "«Ежекваратльно» прочитано как «ежеквартально»" in misspelt.stdout

@@ -11,9 +11,17 @@ from tests.conftest import write_config
 from tests.test_cli import MEASURES, Cli
 
 
-def test_run_sweeps_and_stops_on_sigterm(tmp_path: Path) -> None:
+def test_run_sweeps_serves_the_web_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import urllib.request
+
+    from tests.conftest import _free_port
+
     cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}")
-    cli("init")
+    port = _free_port()
+    write_config(
+        tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}", f"[web]\nport = {port}\n"
+    )
+    cli("init", "--simulation")
     del cli.env["MEASURES_NOW"]  # the option instead of the environment
     process = subprocess.Popen(
         [MEASURES, "run", "--now", "2027-03-01T10:00"],
@@ -31,16 +39,71 @@ def test_run_sweeps_and_stops_on_sigterm(tmp_path: Path) -> None:
         if "sweep:" in line:
             break
     assert any("sweep: 0 task(s), 0 step(s) taken" in line for line in lines), lines
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/signin", timeout=10) as response:
+        page = response.read().decode("utf-8")
+    assert response.status == 200 and "Прислать ссылку" in page
+    # Review finding: a second daemon started without a word and `status` then reported
+    # the wrong one. On SQLite the second refuses; `status` names the first.
+    second = cli("run", "--now", "2027-03-01T10:00", ok=False)
+    assert f"уже работает демон (pid {process.pid} на " in second.stderr
+    daemons = cli.json("status")["daemons"]  # type: ignore[index]
+    assert [(d["pid"], d["state"]) for d in daemons] == [(process.pid, "running")]
+    assert f"Демон: pid {process.pid} на " in cli("status").stdout
     process.send_signal(signal.SIGTERM)
     rest = process.communicate(timeout=30)[1]
     assert process.returncode == 0
     assert "daemon stopped" in rest and "Traceback" not in rest
+    assert cli.json("status")["daemons"] == []  # type: ignore[index]
+    assert "Демон: не запущен." in cli("status").stdout
+
+
+def test_web_alone_serves_and_stops_and_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
+    import socket
+    import urllib.request
+
+    from tests.conftest import _free_port
+
+    url = f"sqlite:///{tmp_path / 'data' / 'measures.db'}"
+    cli = Cli(tmp_path, url)
+    cli("init", "--simulation")
+    port = _free_port()
+    process = subprocess.Popen(
+        [MEASURES, "web", "--port", str(port)],
+        env=cli.env,
+        cwd=tmp_path,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/signin", timeout=5) as r:
+                    assert r.status == 200 and "Прислать ссылку" in r.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "measures web did not answer"
+                time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 0 and "Traceback" not in stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        write_config(tmp_path, url, f"[web]\nport = {taken.getsockname()[1]}\n")
+        result = cli("run", ok=False)
+    assert "could not start on 127.0.0.1:" in result.stderr and "--no-web" in result.stderr
 
 
 def test_run_refuses_an_uninitialised_database(tmp_path: Path) -> None:
     cli = Cli(tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}")
     result = cli("run", ok=False)
-    assert "run `measures init` first" in result.stderr
+    assert "сначала выполните `measures init`" in result.stderr
 
 
 def _outcome(engine: object) -> tuple[set[tuple[int, str, bool]], list[tuple[int, str, int]]]:
@@ -95,7 +158,7 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Path) -> 
     kills = 0
     while kills < 20:
         process = subprocess.Popen(
-            [MEASURES, "run"],
+            [MEASURES, "run", "--no-web"],
             env=cli.env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +19,7 @@ from engine.core.errors import ConfigError, DatabaseError
 
 def test_migration_from_empty_database(db_url: str) -> None:
     engine = make_engine(db_url)
-    with pytest.raises(DatabaseError, match="run `measures init` first"):
+    with pytest.raises(DatabaseError, match="сначала выполните `measures init`"):
         check_schema(engine)
     assert upgrade(engine) == (None, head_revision())
     check_schema(engine)
@@ -51,28 +54,129 @@ def test_newer_database_is_refused(sqlite_engine: sa.Engine) -> None:
     with sqlite_engine.begin() as connection:
         connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
     assert current_revision(sqlite_engine) == "9999"
-    with pytest.raises(DatabaseError, match="newer release"):
+    with pytest.raises(DatabaseError, match="более новая версия"):
         check_schema(sqlite_engine)
-    with pytest.raises(DatabaseError, match="newer release"):
+    with pytest.raises(DatabaseError, match="более новая версия"):
         upgrade(sqlite_engine)
 
 
 def test_bad_database_url() -> None:
-    with pytest.raises(ConfigError, match="not a database URL"):
+    with pytest.raises(ConfigError, match="это не адрес базы данных"):
         make_engine("no such thing")
-    with pytest.raises(ConfigError, match="cannot use 'oracle"):
+    with pytest.raises(ConfigError, match="не удаётся использовать 'oracle"):
         make_engine("oracle+nodriver://x@y/z")
 
 
-def test_0002_keys_existing_tasks_by_their_anchor(db_url: str) -> None:
-    # Issue 7: tasks of a database made before occurrence keys get keys from what they
-    # store, and the old measures are marked as stored without their parsed schedule.
+def test_a_long_read_does_not_hold_sqlite_write_lock(tmp_path: Path) -> None:
+    # A report reads for seconds to minutes inside one transaction; the daemon must be
+    # able to write meanwhile. Every other session begins IMMEDIATE (it takes the write
+    # lock at BEGIN); a read scope begins DEFERRED and, in WAL mode, blocks no writer.
+    from engine.core.db import read_scope, session_scope
+
+    path = tmp_path / "lock.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+
+    def write(timeout: float) -> None:  # another process's writer: plain sqlite3
+        with closing(sqlite3.connect(path, timeout=timeout, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("DELETE FROM daemonstate")
+            other.execute("COMMIT")
+
+    with read_scope(engine) as reading:
+        assert reading.execute(sa.text("SELECT count(*) FROM task")).scalar_one() == 0
+        write(timeout=1)  # the read transaction is open: the writer still gets through
+        assert reading.execute(sa.text("SELECT count(*) FROM task")).scalar_one() == 0
+    with session_scope(engine) as session:  # writers still begin IMMEDIATE
+        session.execute(sa.text("SELECT 1"))
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            write(timeout=0.2)
+
+
+def test_upgrade_from_0001_keeps_the_data_and_its_audit_chain(db_url: str) -> None:
+    from alembic import command
+    from sqlmodel import Session, select
+
+    from engine.core.db import _alembic_config
+    from engine.core.models import AuditEvent, Task
+    from engine.lifecycle.audit import verify
+
+    engine = make_engine(db_url)
+    command.upgrade(_alembic_config(engine), "0001")
+    stamp = "2026-11-25 07:00:00"
+    with engine.begin() as connection:
+        for statement in (
+            "INSERT INTO person (id, key, name, position, organisation, email, roles, aliases,"
+            " active) VALUES (1, 'ivanova', 'Иванова', '', '', '', '[]', '[]', true)",
+            "INSERT INTO plan (id, title, issuer, order_number, period_start, period_end,"
+            " controller_text, ladder, abbreviations, source_name, source_sha256, created_at)"
+            f" VALUES (1, 'План', '', '', '2026-09-01', '2027-08-31', '', 'default', '{{}}', '',"
+            f" '', '{stamp}')",
+            "INSERT INTO measure (id, plan_id, position, key, number, title, deadline_phrase,"
+            " responsible_text, expected_result, decisions, control_text, source_location,"
+            " schedule, co_responsible_ids, problems) VALUES (1, 1, 1, '#1', '1', 'М', '', '',"
+            " '', '', '', '', '{}', '[]', '[]')",
+            "INSERT INTO task (id, measure_id, occurrence, state, report, version, created_at,"
+            f" updated_at) VALUES (1, 1, 1, 'in_progress', '', 2, '{stamp}', '{stamp}')",
+        ):
+            connection.execute(sa.text(statement))
+    from engine.lifecycle import audit
+    from tests.conftest import NOW
+
+    with Session(engine) as session:
+        row = AuditEvent.model_validate(
+            {
+                "task_id": 1,
+                "event": "start",
+                "from_state": "planned",
+                "to_state": "in_progress",
+                "actor_id": 1,
+                "at": NOW,
+                "seq": 0,
+                "prev_hash": "",
+                "hash": "",
+            }
+        )
+        # Written by the 0001 program: plain SHA-256, no measure, plan or changes columns.
+        row.seq, row.prev_hash = 1, audit.GENESIS
+        row.hash = audit.compute_hash(audit.GENESIS, row, None)
+        names = ("seq", "task_id", "event", "from_state", "to_state", "actor_id", "at")
+        values = {c: getattr(row, c) for c in (*names, "comment", "prev_hash", "hash")}
+        session.rollback()
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO auditevent (seq, task_id, event, from_state, to_state, actor_id,"
+                " at, comment, evidence, prev_hash, hash) VALUES (:seq, :task_id, :event,"
+                " :from_state, :to_state, :actor_id, :at, :comment, '[]', :prev_hash, :hash)"
+            ),
+            values,
+        )
+        connection.execute(
+            sa.text("UPDATE audithead SET seq = 1, hash = :hash WHERE id = 1"), values
+        )
+    upgrade(engine)
+    with Session(engine) as session:
+        task = session.exec(select(Task)).one()
+        assert task.set_by_hand == [] and task.state == "in_progress"
+        key = b"k" * 32
+        rekeyed = audit.rekey(session, key)  # what `measures init` does after upgrading
+        assert rekeyed is not None and rekeyed.ok
+        session.commit()
+        assert verify(session, key, "planned").ok
+    engine.dispose()
+
+
+def test_0004_keys_existing_tasks_by_their_anchor(db_url: str) -> None:
+    # Issue 7: tasks of a database made before occurrence keys (schema 0003) get keys from
+    # what they store, and the old measures are marked as stored without their parsed
+    # schedule; what a clerk set by hand stays.
     from alembic import command
 
     from engine.core.db import _alembic_config
 
     engine = make_engine(db_url)
-    command.upgrade(_alembic_config(engine), "0001")
+    command.upgrade(_alembic_config(engine), "0003_clerk")
     now = "2026-11-25 07:00:00+00:00"
     with engine.begin() as connection:
         run = connection.execute
@@ -126,12 +230,23 @@ def test_0002_keys_existing_tasks_by_their_anchor(db_url: str) -> None:
                     "now": now,
                 },
             )
+        # what a clerk set by hand in schema 0003
+        run(sa.text("UPDATE measure SET deadline_override = 'до 30.11.2026' WHERE id = 4"))
+        run(sa.text("UPDATE task SET set_by_hand = '[\"dates\"]' WHERE id = 5"))
     upgrade(engine)
     with engine.connect() as connection:
         keys = dict(connection.execute(sa.text("SELECT id, occurrence_key FROM task")).all())
         versions = set(
             connection.execute(sa.text("SELECT schedule_version FROM measure")).scalars()
         )
+        override = connection.execute(
+            sa.text("SELECT deadline_override FROM measure WHERE id = 4")
+        ).scalar_one()
+        by_hand = connection.execute(
+            sa.text("SELECT set_by_hand FROM task WHERE id = 5")
+        ).scalar_one()
+    assert override == "до 30.11.2026"
+    assert (json.loads(by_hand) if isinstance(by_hand, str) else by_hand) == ["dates"]
     assert keys == {
         1: "d:..2026-10-31",
         2: "d:2027-03-01..2027-03-31",

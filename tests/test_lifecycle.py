@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
 from engine.app import App
-from engine.core.db import session_scope
+from engine.core.clock import FixedClock
+from engine.core.db import session_scope, upgrade
 from engine.core.errors import Conflict, NotFound, TransitionRefused
-from engine.core.models import AuditEvent, Task
+from engine.core.models import AuditEvent, OutboxMessage, Task
+from engine.core.settings import load_config
+from tests.conftest import NOW, ROOT, write_config
 from tests.factories import ACTORS, setup
 
 #: Who may fire what, written out by hand from the rules in the issue — not derived
@@ -170,9 +175,9 @@ def test_unknown_event_task_and_person(app: App) -> None:
     assert task.id is not None
     with pytest.raises(TransitionRefused, match="Неизвестное действие «finish»"):
         app.lifecycle.fire(app.engine, task.id, "finish", "resp")
-    with pytest.raises(NotFound, match="task 999"):
+    with pytest.raises(NotFound, match="задача 999 не найдена"):
         app.lifecycle.fire(app.engine, 999, "start", "resp")
-    with pytest.raises(NotFound, match="person nobody"):
+    with pytest.raises(NotFound, match="сотрудник nobody не найден"):
         app.lifecycle.fire(app.engine, task.id, "start", "nobody")
 
 
@@ -258,5 +263,62 @@ def test_concurrent_transitions_on_many_tasks_keep_one_audit_chain(app: App) -> 
         thread.join(timeout=60)
     assert errors == []
     with session_scope(app.engine) as session:
-        result = verify(session)
+        result = verify(session, app.audit_key, app.workflow.initial)
     assert result.ok and result.checked == len(tasks)
+
+
+#: The shipped states under other names: nothing in Python may know the shipped ones.
+RENAMED = {
+    "planned": "draft",
+    "in_progress": "doing",
+    "reported": "submitted",
+    "verified": "accepted",
+    "cancelled": "dropped",
+}
+
+
+def _renamed_workflows(folder: Path) -> Path:
+    folder.mkdir()
+    for name in ("measure.toml", "escalation.toml"):
+        text = (ROOT / "workflows" / name).read_text(encoding="utf-8")
+        for old, new in RENAMED.items():
+            text = re.sub(rf"\b{old}\b", new, text)
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_workflow_with_other_state_names_needs_no_python(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What the engine does with a state comes from its declared meaning, so the same
+    # rules under other names behave the same: the report text is kept when the task
+    # reaches the state awaiting a decision, four eyes holds, and the digest lists the
+    # report for its supervisor.
+    from engine.escalation.digests import enqueue_digests
+
+    monkeypatch.delenv("MEASURES_DATABASE_URL", raising=False)
+    folder = _renamed_workflows(tmp_path / "wf")
+    config = load_config(write_config(tmp_path, db_url, f'[workflows]\ndir = "{folder}"'))
+    app = App(config, FixedClock(NOW))
+    upgrade(app.engine)
+    try:
+        assert app.workflow.initial == "draft"
+        _, (task,) = setup(app, state="doing", responsible="dirsup", supervisor="dirsup")
+        assert task.id is not None
+        app.lifecycle.fire(app.engine, task.id, "report", "dirsup", comment="Перечень составлен")
+        stored = _task(app, task.id)
+        assert (stored.state, stored.report) == ("submitted", "Перечень составлен")
+        with pytest.raises(TransitionRefused, match="собственному отчёту"):
+            app.lifecycle.fire(app.engine, task.id, "verify", "dirsup")
+        assert enqueue_digests(app.engine, app.escalator, app.clock) >= 1
+        with session_scope(app.engine) as session:
+            letter = session.exec(
+                select(OutboxMessage).where(OutboxMessage.kind == "daily_digest")
+            ).first()
+        assert letter is not None
+        assert "ожидают проверки — 1" in letter.subject  # listed as waiting for a decision
+        assert "Мероприятие 1" in letter.body_text
+        app.lifecycle.fire(app.engine, task.id, "verify", "admin")
+        assert _task(app, task.id).state == "accepted"
+    finally:
+        app.engine.dispose()

@@ -134,7 +134,7 @@ def test_digests_list_lines_with_short_russian_dates(name: str) -> None:
     letter = render(name, {"digest": make_digest()})
 
     for body in (letter.text, letter.html):
-        assert "пн, 30.11.2026" in body
+        assert "срок 30.11.2026 (пн)" in body
         assert "просрочено на 3 рабочих дня" in body
         assert "через 2 рабочих дня" in body
         assert "ожидает проверки 5 рабочих дней" in body

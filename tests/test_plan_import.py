@@ -10,12 +10,13 @@ import pytest
 from sqlmodel import Session, select
 
 from engine.app import App
+from engine.app.calendar import redate_now
 from engine.core.db import session_scope
 from engine.core.models import Measure, Plan, Task
 from engine.directory.people import import_people
 from engine.directory.schools import import_schools
 from engine.plans.events import event_dates, import_events
-from engine.plans.importing import Review, commit, reexpand_events, review
+from engine.plans.importing import Review, commit, review
 from engine.plans.readers.document import SourceDocument, SourceRow, SourceSection
 from engine.plans.schedule import GRAMMAR_VERSION
 from tests.conftest import EXAMPLES
@@ -191,14 +192,7 @@ def test_event_bound_tasks_follow_the_calendar(loaded: App, tmp_path) -> None:  
     )
     with session_scope(loaded.engine) as session:
         import_events(session, path)
-        changes = reexpand_events(
-            session,
-            loaded.calendar,
-            event_dates(session),
-            "quarterly",
-            "planned",
-            loaded.clock.now(),
-        )
+        changes = redate_now(loaded, session, kinds=("event",)).changes
         session.commit()
         assert (changes.created, changes.updated, changes.removed) == (0, 3, 3)
         measure = session.exec(select(Measure).where(Measure.number == "4")).one()
@@ -335,10 +329,7 @@ def test_an_earlier_assessment_date_leaves_verified_work_where_it_was(
     )
     with session_scope(loaded.engine) as session:
         import_events(session, path)
-        changes = reexpand_events(
-            session, loaded.calendar, event_dates(session), "quarterly", "planned",
-            loaded.clock.now(),
-        )  # fmt: skip
+        changes = redate_now(loaded, session, kinds=("event",)).changes
         session.commit()
         assert (changes.created, changes.updated, changes.removed) == (3, 0, 0)
         verified = session.get(Task, april_13.id)
@@ -393,6 +384,7 @@ def test_a_grammar_change_is_a_reviewed_diff_never_a_silent_move(
     loaded: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import engine.plans.importing as importing
+    import engine.plans.redate as redating
     from engine.plans.schedule import parse_deadline
 
     doc = _document()
@@ -412,11 +404,9 @@ def test_a_grammar_change_is_a_reviewed_diff_never_a_silent_move(
         return replace(schedule, event=replace(schedule.event, offset_working_days=5))
 
     monkeypatch.setattr(importing, "parse_deadline", new_grammar)
+    monkeypatch.setattr(redating, "parse_deadline", new_grammar)
     with session_scope(loaded.engine) as session:  # the calendar is imported again
-        reexpand_events(
-            session, loaded.calendar, event_dates(session), "quarterly", "planned",
-            loaded.clock.now(),
-        )  # fmt: skip
+        redate_now(loaded, session, kinds=("event",))
         session.commit()
         assert sorted(t.due_date for t in _tasks_of(session, "1")) == before  # nothing moved
         again = _review(loaded, session, plan)  # the very same file
@@ -450,10 +440,7 @@ def test_schedules_stored_before_they_were_kept_move_only_when_read_the_same(
     def reimport_calendar() -> None:
         with session_scope(loaded.engine) as session:
             import_events(session, path)
-            reexpand_events(
-                session, loaded.calendar, event_dates(session), "quarterly", "planned",
-                loaded.clock.now(),
-            )  # fmt: skip
+            redate_now(loaded, session, kinds=("event",))
             session.commit()
 
     reimport_calendar()  # read the same as shown: moves, and the schedule is kept from now on

@@ -10,7 +10,8 @@ from pathlib import Path
 from rich.console import Console
 
 from engine.app import App
-from engine.cli.review_view import TABLE_WIDTH, event_offset, render_review
+from engine.cli.plans import event_offset
+from engine.cli.review_view import TABLE_WIDTH, render_review
 from engine.core.db import session_scope
 from engine.plans.importing import review
 from engine.plans.readers.by_suffix import read_document
@@ -61,9 +62,9 @@ def test_a_wide_terminal_gets_the_table(app: App) -> None:
 
 
 def test_event_offsets_are_said_in_words() -> None:
-    assert event_offset(EventBinding(("ВПР",), 3)) == "3 рабочих дня после процедуры (ВПР)"
-    assert event_offset(EventBinding((), 0, -2)) == (
-        "2 календарных дня до процедуры (любые оценочные процедуры)"
+    assert event_offset(EventBinding(("ВПР",), 3)) == "через 3 рабочих дня после процедуры"
+    assert event_offset(EventBinding((), 0, -2)).startswith(
+        "за 2 календарных дня до процедуры (от даты самой процедуры"
     )
-    assert event_offset(EventBinding(("НИКО",), 0)) == "в день процедуры (НИКО)"
-    assert event_offset(EventBinding(("ВПР",), 21)) == "21 рабочий день после процедуры (ВПР)"
+    assert event_offset(EventBinding(("НИКО",), 0)).startswith("в день процедуры")
+    assert event_offset(EventBinding(("ВПР",), 21)) == "через 21 рабочий день после процедуры"

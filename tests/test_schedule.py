@@ -31,6 +31,7 @@ from engine.plans.schedule import (
 )
 
 FIXTURE = Path(__file__).parent / "fixtures" / "deadline_phrases.tsv"
+SCHOOL_2020 = (date(2020, 9, 1), date(2021, 8, 31))
 SCHOOL_2021 = (date(2021, 9, 1), date(2022, 8, 31))
 SCHOOL_2026 = (date(2026, 9, 1), date(2027, 8, 31))
 CALENDAR = WorkCalendar()
@@ -476,6 +477,31 @@ def test_schedule_json_is_what_the_cli_prints() -> None:
     }
 
 
+def test_calendar_days_before_an_event_on_a_day_off_count_from_the_event_itself() -> None:
+    # Review finding: «за 2 дня до» a Saturday event counted back from the Monday the
+    # event was moved to. Saturday 13 March 2027 − 2 days = Thursday 11 March.
+    days = parse_deadline("за 2 дня до проведения ВПР", SCHOOL_2026)
+    found = occurrences(days, SCHOOL_2026, CALENDAR, [EventDate("ВПР", date(2027, 3, 13))])
+    assert _pairs(found) == [(None, date(2027, 3, 11))]
+    # Sunday 14 March 2027 − 2 days = Friday 12 March.
+    found = occurrences(days, SCHOOL_2026, CALENDAR, [EventDate("ВПР", date(2027, 3, 14))])
+    assert _pairs(found) == [(None, date(2027, 3, 12))]
+    # 3 calendar days after Friday 30 April 2021 is Monday 3 May, a day off, and 4–7 May
+    # are decree days (Указ № 242): the report is due the working day before, 30 April.
+    after = parse_deadline("в течение 3 дней после проведения ВПР", SCHOOL_2020)
+    found = occurrences(after, SCHOOL_2020, CALENDAR, [EventDate("ВПР", date(2021, 4, 30))])
+    assert [o.due for o in found] == [date(2021, 4, 30)]
+
+
+def test_schedule_json_shows_a_calendar_day_offset() -> None:
+    days = parse_deadline("за 2 дня до проведения ВПР", SCHOOL_2026)
+    assert schedule_json(days, [])["event"] == {
+        "offset_working_days": 0,
+        "offset_calendar_days": -2,
+        "kinds": ["ВПР"],
+    }
+
+
 # ------------------------------------------------------- issue 7: wording of other committees
 
 SCHOOL_2023 = (date(2023, 9, 1), date(2024, 8, 31))
@@ -620,16 +646,6 @@ def test_a_weekday_that_does_not_match_the_date_is_a_problem() -> None:
     schedule = parse_deadline("12.03 (вт)", SCHOOL_2026)  # 12.03.2027 is a Friday
     assert [o.due for o in occurrences(schedule, SCHOOL_2026, CALENDAR)] == [date(2027, 3, 12)]
     assert schedule.problems == ("12.03.2027 — пятница, а в сроке указан вторник: проверьте дату.",)
-
-
-def test_explain_json_shows_calendar_day_offsets() -> None:
-    schedule = parse_deadline("за 2 дня до проведения ВПР", SCHOOL_2026)
-    data = schedule_json(schedule, [])
-    assert data["event"] == {
-        "kinds": ["ВПР"],
-        "offset_working_days": 0,
-        "offset_calendar_days": -2,
-    }
 
 
 # ------------------------------------------ issue 7: a dated schedule without dates is a problem

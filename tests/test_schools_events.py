@@ -53,10 +53,10 @@ def test_schools_with_flags(app: App, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
-        ("s1,СОШ,,,nobody,,\n", r"s.csv:3: head: no person 'nobody'"),
-        ("s1,СОШ,,,,,risky\n", r"s.csv:3: flags: expected 'non_objective \[YEAR\]'"),
+        ("s1,СОШ,,,nobody,,\n", r"s.csv:3: head: сотрудника 'nobody' нет"),
+        ("s1,СОШ,,,,,risky\n", r"s.csv:3: flags: ожидается 'non_objective \[ГОД\]'"),
         ("s1,СОШ,,,,,low_results двадцать\n", r"s.csv:3: flags"),
-        ("s 1,СОШ,,,,,\n", r"s.csv:3: key: expected letters"),
+        ("s 1,СОШ,,,,,\n", r"s.csv:3: key: ожидаются латинские буквы"),
     ],
 )
 def test_bad_school_rows_import_nothing(app: App, tmp_path: Path, row: str, expected: str) -> None:
@@ -101,5 +101,7 @@ def test_bad_event_rows(app: App, tmp_path: Path) -> None:
             session,
             _file(tmp_path, "e.csv", EVENTS + "ВПР,ВПР,,,15 апреля\n" + "x,,,,2027-04-15\n"),
         )
-    assert "e.csv:2: date: expected YYYY-MM-DD or ДД.ММ.ГГГГ, got '15 апреля'" in str(caught.value)
-    assert "e.csv:3: kind: empty" in str(caught.value)
+    assert "e.csv:2: date: ожидается ГГГГ-ММ-ДД или ДД.ММ.ГГГГ, а не '15 апреля'" in str(
+        caught.value
+    )
+    assert "e.csv:3: kind: пусто" in str(caught.value)

@@ -51,23 +51,26 @@ def test_defaults_without_any_file(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("[web]\nprot = 8080\n", r"config.toml:2: web.prot: unknown key"),
-        ('[web]\nport = "8080"\n', r"config.toml:2: web.port: expected a whole number"),
-        ("[web]\nport = true\n", r"config.toml:2: web.port: expected a whole number"),
-        ('[mail]\ntransport = "pigeon"\n', r"mail.transport: expected one of spool, smtp"),
+        ("[web]\nprot = 8080\n", r"config.toml:2: web.prot: неизвестный ключ"),
+        ('[web]\nport = "8080"\n', r"config.toml:2: web.port: ожидается целое число"),
+        ("[web]\nport = true\n", r"config.toml:2: web.port: ожидается целое число"),
+        ('[mail]\ntransport = "pigeon"\n', r"mail.transport: ожидается одно из: spool, smtp"),
         # A zero or negative interval made the daemon spin (issue 8): numbers have ranges.
         (
             "[daemon]\nsweep_seconds = 0\n",
-            r"config.toml:2: daemon.sweep_seconds: expected at least 1",
+            r"config.toml:2: daemon.sweep_seconds: ожидается не меньше 1",
         ),
-        ("[daemon]\ndelivery_seconds = -5\n", r"daemon.delivery_seconds: expected at least 1"),
-        ("[web]\nport = 70000\n", r"config.toml:2: web.port: expected at most 65535"),
-        ("[mail]\nmax_attempts = 0\n", r"mail.max_attempts: expected at least 1"),
-        ('[committee]\ntimezone = "Mars/Olympus"\n', r"committee.timezone: unknown time zone"),
-        ('[working_hours]\nstart = "9 утра"\n', r"working_hours.start: expected a time"),
-        ('[working_hours]\nstart = "18:00"\nend = "09:00"\n', r"must be later"),
-        ("[web\nport = 1\n", r"config.toml: not valid TOML"),
-        ('colour = "red"\n', r"config.toml:1: colour: unknown key"),
+        ("[daemon]\ndelivery_seconds = -5\n", r"daemon.delivery_seconds: ожидается не меньше 1"),
+        ("[web]\nport = 70000\n", r"config.toml:2: web.port: ожидается не больше 65535"),
+        ("[mail]\nmax_attempts = 0\n", r"mail.max_attempts: ожидается не меньше 1"),
+        (
+            '[committee]\ntimezone = "Mars/Olympus"\n',
+            r"committee.timezone: неизвестный часовой пояс",
+        ),
+        ('[working_hours]\nstart = "9 утра"\n', r"working_hours.start: ожидается время"),
+        ('[working_hours]\nstart = "18:00"\nend = "09:00"\n', r"должно быть позже"),
+        ("[web\nport = 1\n", r"config.toml: ошибка синтаксиса TOML"),
+        ('colour = "red"\n', r"config.toml:1: colour: неизвестный ключ"),
     ],
 )
 def test_malformed_config_names_the_key(tmp_path: Path, text: str, expected: str) -> None:
@@ -79,7 +82,7 @@ def test_malformed_config_names_the_key(tmp_path: Path, text: str, expected: str
 
 def test_explicit_config_must_exist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEASURES_CONFIG", str(tmp_path / "missing.toml"))
-    with pytest.raises(ConfigError, match=r"missing\.toml: file not found"):
+    with pytest.raises(ConfigError, match=r"missing\.toml: файл не найден"):
         load_config()
 
 
@@ -119,10 +122,10 @@ def test_calendar_corrections(tmp_path: Path) -> None:
     assert config.extra_holidays == (date(2027, 1, 9),)
     assert config.extra_working_days == ()
     path.write_text('[calendar]\nextra_holidays = ["9 января"]\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"calendar\.extra_holidays: expected dates"):
+    with pytest.raises(ConfigError, match=r"calendar\.extra_holidays: ожидаются даты"):
         load_config(path)
     path.write_text('[calendar]\nextra_working_days = "2027-01-09"\n', encoding="utf-8")
     with pytest.raises(
-        ConfigError, match=r"config\.toml:2: calendar\.extra_working_days: expected a list"
+        ConfigError, match=r"config\.toml:2: calendar\.extra_working_days: ожидается список"
     ):
         load_config(path)

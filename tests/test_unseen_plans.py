@@ -251,7 +251,7 @@ def test_the_unusual_plan_reviews_with_hand_computed_dates(loaded: App) -> None:
     assert _dues(measures["2.2"]) == [
         "2021-09-03",  # 5 Sep: Sunday
         "2021-10-05",
-        "2021-11-03",  # 4-7 November 2021 were days off
+        "2021-10-29",  # 30 October – 7 November 2021 were days off (Указ № 595)
         "2021-12-03",
         "2021-12-30",  # 5 January: holidays, 31 December 2021 off
         "2022-02-04",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import holidays
 import pytest
@@ -115,3 +116,39 @@ def test_years_outside_the_corrections_load_on_demand() -> None:
     assert not calendar.is_working_day(date(2025, 11, 3))  # Monday off, moved from 1 November
     assert calendar.is_working_day(date(2025, 11, 1))
     assert calendar.add_working_days(date(2025, 12, 30), 1) == date(2026, 1, 12)
+
+
+def test_decreed_non_working_days_the_library_lacks() -> None:
+    # Указ Президента РФ от 23.04.2021 № 242: 4–7 May 2021 off. With 1–3 May (holidays
+    # and the transfer of 3 May) and 8–10 May (weekend, 10 May for 9 May) the next working
+    # day after Friday 30 April 2021 is Tuesday 11 May.
+    for day in range(4, 8):
+        assert not RU.is_working_day(date(2021, 5, day))
+    assert RU.next_working_day(date(2021, 4, 30)) == date(2021, 5, 11)
+    assert RU.holiday_name(date(2021, 5, 5)) == "Указ Президента РФ от 23.04.2021 № 242"
+    # Указ от 20.10.2021 № 595: 30 October – 7 November 2021.
+    assert [RU.is_working_day(date(2021, 11, d)) for d in (1, 2, 3)] == [False] * 3
+    assert RU.previous_working_day(date(2021, 11, 8)) == date(2021, 10, 29)
+    assert RU.working_days_between(date(2021, 10, 29), date(2021, 11, 8)) == 1
+    # 2020: the spring non-working days and the parade and the vote.
+    assert not RU.is_working_day(date(2020, 4, 15))
+    assert not RU.is_working_day(date(2020, 6, 24))
+    assert not RU.is_working_day(date(2020, 7, 1))
+
+
+def test_decree_file_names_an_act_for_every_day() -> None:
+    from engine.core.workcalendar import bundled_decrees
+
+    days = bundled_decrees()
+    assert len(days) == 5 + 27 + 3 + 1 + 1 + 4 + 9
+    assert all(act.startswith("Указ Президента РФ от ") and "№" in act for act in days.values())
+
+
+def test_a_broken_decree_file_names_the_line(tmp_path: Path) -> None:
+    from engine.core.errors import ConfigError
+    from engine.core.workcalendar import load_decrees
+
+    path = tmp_path / "decrees.toml"
+    path.write_text('[[decree]]\nact = "Указ"\nfirst = 2021-05-07\nlast = 2021-05-04\n')
+    with pytest.raises(ConfigError, match=r"decrees.toml:1: decree\[0\]: .*кончается раньше"):
+        load_decrees(path)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from transitions import MachineError
 
-from engine.core.errors import WorkflowError
-from engine.lifecycle.workflow import build_machine, load_workflow, mermaid
+from engine.core.errors import TransitionRefused, WorkflowError
+from engine.lifecycle.workflow import Guard, build_machine, load_workflow, mermaid
 from tests.conftest import ROOT
 
 SHIPPED = ROOT / "workflows" / "measure.toml"
@@ -20,9 +21,14 @@ def test_shipped_workflow() -> None:
     assert definition.allowed_from("reported") == ["verify", "return", "cancel"]
     assert definition.events["verify"].four_eyes
     assert definition.events["report"].requires == ("comment",)
+    assert definition.owing == ("planned", "in_progress")
+    assert definition.awaiting == ("reported",)
+    assert definition.done == ("verified",)
+    assert definition.meaning("cancelled") == "closed"
+    assert definition.label("reported") == "Отчёт представлен"
 
 
-def test_one_machine_moves_any_row() -> None:
+def test_one_machine_moves_any_row_and_runs_the_guards_in_order() -> None:
     definition = load_workflow(SHIPPED)
     machine = build_machine(definition)
 
@@ -35,15 +41,41 @@ def test_one_machine_moves_any_row() -> None:
     assert machine.events["report"].trigger(second)
     assert (first.state, second.state) == ("in_progress", "reported")
 
+    # The checks are the Machine's own conditions, in the order the guards give them;
+    # the first to refuse stops the transition and the row stays where it was.
+    calls: list[str] = []
+
+    def guard(name: str, ok: bool) -> Guard:
+        def check(_data: object) -> bool:
+            calls.append(name)
+            if not ok:
+                raise TransitionRefused(name)
+            return True
+
+        return check
+
+    guarded = build_machine(
+        definition, lambda event: [guard("role", True), guard("comment", event.name != "report")]
+    )
+    row = Row()
+    row.state = "in_progress"
+    with pytest.raises(TransitionRefused, match="comment"):
+        guarded.events["report"].trigger(row)
+    assert row.state == "in_progress" and calls == ["role", "comment"]
+    calls.clear()
+    with pytest.raises(MachineError):  # not from "planned": refused before any guard runs
+        guarded.events["return"].trigger(Row())
+    assert calls == []
+
 
 def test_mermaid_diagram_has_every_transition() -> None:
     text = mermaid(load_workflow(SHIPPED))
     assert "stateDiagram-v2" in text
     for edge in (
-        "planned --> in_progress: start",
-        "reported --> in_progress: return",
-        "verified --> in_progress: reopen",
-        "reported --> verified: verify",
+        "planned --> in_progress: Приступить к исполнению",
+        "reported --> in_progress: Вернуть на доработку",
+        "verified --> in_progress: Возобновить",
+        "reported --> verified: Подтвердить исполнение",
     ):
         assert edge in text
 
@@ -129,8 +161,36 @@ def test_broken_definition_names_file_line_and_key(
 
 
 def test_unreachable_state_is_refused(tmp_path: Path) -> None:
-    path = _broken(tmp_path, '"verified", "cancelled"]', '"verified", "cancelled", "archived"]')
-    with pytest.raises(WorkflowError, match="state 'archived' cannot be reached from 'planned'"):
+    path = _broken(
+        tmp_path,
+        "[events.start]",
+        '[states.archived]\nlabel = "В архиве"\nmeaning = "closed"\n\n[events.start]',
+    )
+    with pytest.raises(WorkflowError) as caught:
+        load_workflow(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{_line(path, '[states.archived]')}: states.archived")
+    assert "state 'archived' cannot be reached from 'planned'" in message
+
+
+def test_unknown_meaning_is_refused_with_line(tmp_path: Path) -> None:
+    path = _broken(tmp_path, 'meaning = "awaiting_decision"', 'meaning = "waiting"')
+    with pytest.raises(WorkflowError) as caught:
+        load_workflow(path)
+    message = str(caught.value)
+    line = _line(path, 'meaning = "waiting"')
+    assert message.startswith(f"{path}:{line}: states.reported.meaning: expected"), message
+    assert "expected one of owing, awaiting_decision, done, closed" in message
+
+
+def test_old_format_is_refused_with_advice(tmp_path: Path) -> None:
+    path = tmp_path / "measure.toml"
+    path.write_text(
+        '[workflow]\nname = "m"\ninitial = "a"\nstates = ["a"]\nowing = ["a"]\n\n'
+        '[labels]\na = "A"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(WorkflowError, match=r"old format; declare each state as \[states.NAME\]"):
         load_workflow(path)
 
 
@@ -142,10 +202,10 @@ def test_event_without_roles_key_is_refused(tmp_path: Path) -> None:
 
 def test_not_toml_is_refused_with_position(tmp_path: Path) -> None:
     path = _broken(tmp_path, "[events.start]", "[events.start")
-    with pytest.raises(WorkflowError, match=r"measure.toml: not valid TOML: .*line \d+"):
+    with pytest.raises(WorkflowError, match=r"measure.toml: ошибка синтаксиса TOML: .*line \d+"):
         load_workflow(path)
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(WorkflowError, match="file not found"):
+    with pytest.raises(WorkflowError, match="файл не найден"):
         load_workflow(tmp_path / "measure.toml")

@@ -9,19 +9,21 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 from sqlalchemy import Engine
 
-from engine.core.clock import Clock, clock_for
-from engine.core.db import check_schema, make_engine
-from engine.core.errors import ConfigError, WorkflowError
+from engine.core import logs
+from engine.core.clock import NOW_ENV, Clock, clock_for, moved_clock
+from engine.core.db import check_schema, make_engine, session_scope
+from engine.core.errors import ConfigError, MeasuresError, WorkflowError
+from engine.core.links import Signer
 from engine.core.settings import Config, load_config
 from engine.core.workcalendar import WorkCalendar
 from engine.escalation.ladder import Ladder, load_ladders
 from engine.escalation.outbox import DeliveryResult, deliver
-from engine.escalation.sweep import Escalator
+from engine.escalation.sweep import Escalator, refresh_letter
 from engine.escalation.timeline import WorkingHours
 from engine.lifecycle.fire import Lifecycle
 from engine.lifecycle.workflow import WorkflowDef, load_workflow
@@ -30,21 +32,24 @@ from notifications import Mailer
 
 @dataclass
 class App:
+    """``moved_clock`` is set when the door took the time from ``--now`` or
+    ``$MEASURES_NOW``: then only a database marked as a simulation may be changed (see
+    :meth:`writable_engine`)."""
+
     config: Config
     clock: Clock
+    moved_clock: bool = False
     _checked: bool = field(default=False, repr=False)
+    _writable: bool = field(default=False, repr=False)
 
     @classmethod
     def load(cls, config_path: Path | None = None, now: str | None = None) -> App:
         config = load_config(config_path)
-        logging.basicConfig(
-            level=str(config.settings.log.level),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        logs.configure(str(config.settings.log.level), config.timezone)
         if config.settings.log.level != "DEBUG":  # libraries' per-step chatter is DEBUG detail
-            for name in ("alembic", "transitions", "apscheduler"):
+            for name in ("alembic", "transitions", "apscheduler", "matplotlib"):
                 logging.getLogger(name).setLevel(logging.WARNING)
-        return cls(config, clock_for(now, config.timezone))
+        return cls(config, clock_for(now, config.timezone), moved_clock=moved_clock(now))
 
     @cached_property
     def engine(self) -> Engine:
@@ -57,11 +62,41 @@ class App:
             self._checked = True
         return self.engine
 
+    def writable_engine(self) -> Engine:
+        """The engine for a command that changes data.
+
+        At a moved clock (``--now``) a change would be stamped with a moment that never
+        happened — an audit row "made" inside a deputy's period, a letter "sent" next
+        month. That is what simulations and tests want and what a working database must
+        never get, so it is allowed only on a database made with ``measures init
+        --simulation``.
+        """
+        engine = self.ready_engine()
+        if self.moved_clock and not self._writable:
+            from engine.core.flags import SIMULATION, get_flag
+
+            with session_scope(engine) as session:
+                simulated = get_flag(session, SIMULATION) is not None
+            if not simulated:
+                moment = self.clock.now().astimezone(self.config.timezone)
+                raise MeasuresError(
+                    f"--now / {NOW_ENV}: часы переведены на {moment:%d.%m.%Y %H:%M}, а база "
+                    "данных рабочая: команда, которая что-то меняет, записала бы "
+                    "ненастоящее время. Уберите --now или работайте с учебной базой "
+                    "(measures init --simulation)."
+                )
+            self._writable = True
+        return engine
+
+    def engine_for(self, dry_run: bool) -> Engine:
+        """A dry run only reads (any clock); a real change needs :meth:`writable_engine`."""
+        return self.ready_engine() if dry_run else self.writable_engine()
+
     @cached_property
     def workflow(self) -> WorkflowDef:
         path = self.config.workflows_dir / "measure.toml"
         if not path.exists():
-            raise WorkflowError(f"{path}: file not found (workflows.dir in the configuration)")
+            raise WorkflowError(f"{path}: файл не найден (workflows.dir в настройках)")
         return load_workflow(path)
 
     @cached_property
@@ -92,16 +127,30 @@ class App:
     def escalator(self) -> Escalator:
         cfg = self.config
         web = cfg.settings.web
-        base = web.base_url or f"http://{web.host}:{web.port}"
         sender = cfg.settings.mail.sender
+        templates = cfg.settings.mail.templates_dir
         return Escalator(
             workflow=self.workflow,
             ladders=self.ladders,
             hours=self.hours,
             committee=cfg.settings.committee.name,
-            base_url=base.rstrip("/"),
+            base_url=self.base_url,
             mail_domain=sender.rpartition("@")[2] or "localhost",
+            signer=self.signer,
+            link_days=web.link_days,
+            templates_dir=str(cfg.base_dir / templates) if templates else None,
         )
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the web pages (the address in every emailed link)."""
+        web = self.config.settings.web
+        return (web.base_url or f"http://{web.host}:{web.port}").rstrip("/")
+
+    @cached_property
+    def signer(self) -> Signer:
+        """Signs emailed links, sign-in links, session cookies and API tokens."""
+        return Signer(self.config.secret_key())
 
     def mailer(self) -> Mailer:
         """The configured transport: the spool folder (default) or an SMTP server."""
@@ -131,7 +180,7 @@ class App:
         used = self.mailer() if mailer is None else mailer
         try:
             return await deliver(
-                self.ready_engine(),
+                self.writable_engine(),
                 used,
                 self.clock,
                 self.hours,
@@ -139,6 +188,7 @@ class App:
                 sender_name=cfg.settings.mail.sender_name or cfg.settings.committee.name,
                 max_attempts=cfg.settings.mail.max_attempts,
                 stop=stop,
+                refresh=partial(refresh_letter, self.ready_engine(), self.escalator),
             )
         finally:
             closer = getattr(used, "aclose", None)
@@ -147,4 +197,11 @@ class App:
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(self.workflow, self.clock, self.config.timezone)
+        return Lifecycle(self.workflow, self.clock, self.config.timezone, self.audit_key)
+
+    @cached_property
+    def audit_key(self) -> bytes:
+        """The audit chain's HMAC key, derived from the instance secret."""
+        from engine.lifecycle.audit import audit_key
+
+        return audit_key(self.config.secret_key())

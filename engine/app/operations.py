@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +14,54 @@ from sqlmodel import col, func, select
 from engine.app import App
 from engine.core import backup as backups
 from engine.core.db import session_scope, upgrade
-from engine.core.models import DaemonState, OutboxMessage
+from engine.core.errors import DatabaseError, MeasuresError
+from engine.core.flags import SIMULATION, get_flag, set_flag
+from engine.core.models import DaemonProcess, DaemonState, OutboxMessage, pk
 from engine.escalation.digests import enqueue_digests
 from engine.escalation.outbox import DeliveryResult
 from engine.escalation.simulate import TimelineEntry
 from engine.escalation.simulate import simulate as timeline
-from engine.escalation.sweep import SweepResult, record_state, sweep
+from engine.escalation.sweep import SweepResult, sweep
 from engine.lifecycle.audit import VerifyResult
+from engine.lifecycle.audit import rekey as rekey_chain
 from engine.lifecycle.audit import verify as verify_chain
 
 
-def init(app: App) -> tuple[str | None, str]:
-    """Create or upgrade the database (schema before, after); make the secret key."""
+@dataclass(frozen=True)
+class InitResult:
+    before: str | None  # schema revision before; None: the database was empty
+    after: str
+    rekeyed: VerifyResult | None  # an old plain-SHA-256 audit chain, checked and re-keyed
+
+
+def init(app: App, *, simulation: bool = False) -> InitResult:
+    """Create or upgrade the database, make the secret key, key an old audit chain.
+
+    The audit chain of a database made before schema 0002 was plain SHA-256; it is
+    verified as written and then re-keyed with the instance secret, in one transaction.
+    A chain that does not verify is left untouched and reported (DatabaseError).
+    ``simulation`` marks the database as a test or demonstration copy, on which commands
+    may change data at a moved clock (``--now``); the mark cannot be removed.
+    """
     app.config.secret_key()  # generated on first start, kept in the data folder
-    return upgrade(app.engine)
+    before, after = upgrade(app.engine)
+    with session_scope(app.engine) as session:
+        rekeyed = rekey_chain(session, app.audit_key)
+        if rekeyed is not None and not rekeyed.ok:
+            raise DatabaseError(
+                f"the audit log written before keying is broken after {rekeyed.checked} "
+                f"intact row(s): {rekeyed.problem}. It was not re-keyed; keep this "
+                "database as evidence and restore a backup"
+            )
+        if simulation:
+            set_flag(session, SIMULATION, "measures init --simulation", app.clock.now())
+        session.commit()
+    return InitResult(before, after, rekeyed)
+
+
+def is_simulation(app: App) -> bool:
+    with session_scope(app.ready_engine()) as session:
+        return get_flag(session, SIMULATION) is not None
 
 
 @dataclass(frozen=True)
@@ -39,17 +73,61 @@ class SweepOnce:
 
 def take_due_steps(app: App, stop: threading.Event | None = None) -> SweepResult:
     """The sweep: every ladder step due now, taken once, its letters queued."""
-    return sweep(app.ready_engine(), app.escalator, app.clock, stop=stop)
+    return sweep(app.writable_engine(), app.escalator, app.clock, stop=stop)
 
 
 def queue_digests(app: App) -> int:
     """Today's daily digests and the weekly summary, queued once; how many were queued."""
-    return enqueue_digests(app.ready_engine(), app.escalator, app.clock)
+    return enqueue_digests(app.writable_engine(), app.escalator, app.clock)
 
 
-def record_daemon(app: App, value: dict[str, object]) -> None:
-    """Tell ``measures status`` what this daemon process is doing."""
-    record_state(app.engine, "daemon", app.clock.now(), value)
+def register_daemon(app: App, host: str, pid: int) -> int:
+    """Enter a starting ``measures run`` process in the registry; its id.
+
+    Registry times are real time, not the app's clock: they say when a process ran.
+    """
+    now = datetime.now(UTC)
+    with session_scope(app.writable_engine()) as session:
+        row = DaemonProcess(host=host, pid=pid, started_at=now, seen_at=now, state="starting")
+        session.add(row)
+        session.commit()
+        return pk(row)
+
+
+def daemon_seen(app: App, daemon_id: int, state: str | None = None) -> None:
+    """A registered daemon is alive (after each job) or changes state (running, stopped)."""
+    now = datetime.now(UTC)
+    with session_scope(app.engine) as session:
+        row = session.get(DaemonProcess, daemon_id)
+        if row is None:
+            return
+        row.seen_at = now
+        if state is not None:
+            row.state = state
+            if state == "stopped":
+                row.stopped_at = now
+        session.add(row)
+        session.commit()
+
+
+def calendar_moved(app: App) -> bool:
+    """Whether stored computed dates may be out of date with the calendar (see status)."""
+    from engine.app.calendar import calendar_changed
+
+    with session_scope(app.ready_engine()) as session:
+        return calendar_changed(app, session)
+
+
+def running_daemons(app: App) -> list[DaemonProcess]:
+    """Registered daemons that have not said they stopped, newest first."""
+    with session_scope(app.ready_engine()) as session:
+        return list(
+            session.exec(
+                select(DaemonProcess)
+                .where(col(DaemonProcess.stopped_at).is_(None))
+                .order_by(col(DaemonProcess.id).desc())
+            )
+        )
 
 
 def sweep_once(app: App, *, send: bool) -> SweepOnce:
@@ -72,9 +150,30 @@ def simulate(app: App, first: date, last: date) -> list[TimelineEntry]:
 
 
 def status(app: App) -> dict[str, Any]:
-    """The daemon's last jobs, the outbox by status and its ten newest failures."""
+    """What a person checks on an installation: the daemons, their last jobs, the outbox,
+    failures, a changed calendar and open tasks nobody will be reminded about."""
+    from engine.queries import needs_attention
+
+    now = datetime.now(UTC)
+    silent_after = timedelta(seconds=3 * app.config.settings.daemon.sweep_seconds + 60)
+    daemons = [
+        {
+            "id": row.id,
+            "host": row.host,
+            "pid": row.pid,
+            "state": row.state,
+            "started_at": row.started_at.astimezone(app.config.timezone).isoformat(),
+            "seen_at": row.seen_at.astimezone(app.config.timezone).isoformat(),
+            "silent": now - row.seen_at > silent_after,
+        }
+        for row in running_daemons(app)
+    ]
     with session_scope(app.ready_engine()) as session:
-        jobs = {row.name: row.value for row in session.exec(select(DaemonState))}
+        jobs = {
+            row.name: row.value
+            for row in session.exec(select(DaemonState))
+            if row.name in ("sweep", "delivery")
+        }
         queue = dict(
             session.exec(
                 select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
@@ -89,12 +188,21 @@ def status(app: App) -> dict[str, Any]:
                 .limit(10)
             )
         ]
-    return {"jobs": jobs, "outbox": queue, "recent_failures": failures}
+        count, attention = needs_attention(session, app.workflow, limit=20)
+    changed = calendar_moved(app)
+    return {
+        "daemons": daemons,
+        "jobs": jobs,
+        "outbox": queue,
+        "recent_failures": failures,
+        "calendar_changed": changed,
+        "attention": {"count": count, "tasks": [a.as_json() for a in attention]},
+    }
 
 
 def verify_audit(app: App) -> VerifyResult:
     with session_scope(app.ready_engine()) as session:
-        return verify_chain(session)
+        return verify_chain(session, app.audit_key, app.workflow.initial)
 
 
 def backup(app: App, target: Path) -> Path:
@@ -103,3 +211,50 @@ def backup(app: App, target: Path) -> Path:
 
 def restore(app: App, source: Path) -> None:
     backups.restore(app.engine, source)
+
+
+def send_test_letter(app: App, address: str) -> str:
+    """Send the test letter to ``address`` at once (not through the outbox: the point is
+    to see the transport work or fail now); returns where it went."""
+    from email.headerregistry import Address
+
+    from notifications import PersonalLetter, build_message, make_message_id, render
+
+    cfg = app.config
+    try:
+        Address(addr_spec=address)
+    except (ValueError, IndexError):
+        raise MeasuresError(f"not an email address: {address!r}") from None
+    now = app.clock.now()
+    letter = PersonalLetter(
+        recipient_name="",
+        recipient_email=address,
+        committee_name=cfg.settings.committee.name,
+        url=app.base_url + "/",
+    )
+    rendered = render("mail_test", {"letter": letter}, app.escalator.templates_dir)
+    message = build_message(
+        rendered,
+        sender=cfg.settings.mail.sender,
+        sender_name=cfg.settings.mail.sender_name or cfg.settings.committee.name,
+        recipient_name="",
+        recipient_email=address,
+        message_id=make_message_id(f"test.{int(now.timestamp())}", app.escalator.mail_domain),
+        date=now,
+        headers={"X-Measures-Kind": "mail_test"},
+    )
+
+    async def send() -> None:
+        mailer = app.mailer()
+        try:
+            await mailer.send(message)
+        finally:
+            closer = getattr(mailer, "aclose", None)
+            if closer is not None:
+                await closer()
+
+    asyncio.run(send())
+    mail = cfg.settings.mail
+    if mail.transport == "spool":
+        return f"spool folder {cfg.spool_dir}"
+    return f"SMTP {mail.smtp_host}:{mail.smtp_port}"

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from engine.app import App
+from engine.app.calendar import remember_calendar
 from engine.core.clock import local_date
 from engine.core.db import session_scope
 from engine.core.errors import InputError, MeasuresError, NotFound
@@ -45,7 +46,8 @@ def import_plan(app: App, path: Path, *, dry_run: bool, draft_to: Path | None = 
         )
     document = read_document(path)
     raw = path.read_bytes()
-    with session_scope(app.ready_engine()) as session:
+    engine = app.ready_engine() if dry_run else app.writable_engine()
+    with session_scope(engine) as session:
         result = review(
             session,
             document,
@@ -58,6 +60,9 @@ def import_plan(app: App, path: Path, *, dry_run: bool, draft_to: Path | None = 
         outcome = (
             None if dry_run else commit(session, result, app.workflow.initial, app.clock.now())
         )
+        if outcome is not None:  # the first plan's dates fix the calendar they follow
+            remember_calendar(app, session, only_if_unset=True)
+            session.commit()
     draft = None
     if draft_to is not None:
         draft = people_draft(result)
@@ -88,11 +93,32 @@ def explain_deadline(
     return schedule, occurrences(schedule, period, app.calendar, events, cadence)
 
 
+def find_measure(session: Session, plan_id: int, number: str) -> Measure:
+    """The measure numbered ``number`` in the plan; refused if the number repeats."""
+    if session.get(Plan, plan_id) is None:
+        raise NotFound("plan", plan_id)
+    found = list(
+        session.exec(select(Measure).where(Measure.plan_id == plan_id, Measure.number == number))
+    )
+    if not found:
+        raise NotFound("measure", f"{number} в плане {plan_id}")
+    if len(found) > 1:  # numbering restarts in each section of some plans
+        sections = ", ".join(m.key.rpartition("#")[0] or "—" for m in found)
+        raise MeasuresError(
+            f"в плане {plan_id} {len(found)} мероприятия с номером {number} (в разделах: "
+            f"{sections}); перенумеруйте документ или действуйте на весь план либо на "
+            "отдельные задачи"
+        )
+    return found[0]
+
+
 def set_ladder(app: App, ladder: str, plan_id: int, measure_number: str | None) -> None:
     """Choose the escalation ladder of a plan, or of one of its measures (by number)."""
     if ladder not in app.ladders:
-        raise MeasuresError(f"unknown ladder {ladder!r}; ladders are {', '.join(app.ladders)}")
-    with session_scope(app.ready_engine()) as session:
+        raise MeasuresError(
+            f"нет лестницы {ladder!r}; есть: {', '.join(app.ladders)} (measures ladder show)"
+        )
+    with session_scope(app.writable_engine()) as session:
         plan = session.get(Plan, plan_id)
         if plan is None:
             raise NotFound("plan", plan_id)
@@ -100,18 +126,7 @@ def set_ladder(app: App, ladder: str, plan_id: int, measure_number: str | None) 
             plan.ladder = ladder
             session.add(plan)
         else:
-            found = session.exec(
-                select(Measure).where(Measure.plan_id == plan_id, Measure.number == measure_number)
-            ).all()
-            if not found:
-                raise NotFound("measure", f"{measure_number} in plan {plan_id}")
-            if len(found) > 1:  # numbering restarts in each section of some plans
-                sections = ", ".join(m.key.rpartition("#")[0] or "—" for m in found)
-                raise MeasuresError(
-                    f"plan {plan_id} has {len(found)} measures numbered {measure_number} (in "
-                    f"sections: {sections}); set the ladder of the plan, or renumber the document"
-                )
-            for item in found:
-                item.ladder = ladder
-                session.add(item)
+            measure = find_measure(session, plan_id, measure_number)
+            measure.ladder = ladder
+            session.add(measure)
         session.commit()

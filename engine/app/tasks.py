@@ -27,14 +27,13 @@ def list_tasks(
     """Tasks by due date; ``person`` (key or email) is responsible or supervisor."""
     workflow = app.workflow
     if state and state not in workflow.states:
-        raise MeasuresError(
-            f"--state: unknown state {state!r}; states are {', '.join(workflow.states)}"
-        )
+        raise MeasuresError(f"--state: нет состояния {state!r}; есть: {', '.join(workflow.states)}")
     with session_scope(app.ready_engine()) as session:
         who = find_person(session, person) if person else None
         return query_tasks(
             session,
             workflow,
+            app.calendar,
             local_date(app.clock, app.config.timezone),
             state=state,
             person=who,
@@ -55,7 +54,7 @@ def fire(
 ) -> Fired:
     """Fire one event as a person; refused with the reason (TransitionRefused) if not allowed."""
     return app.lifecycle.fire(
-        app.ready_engine(),
+        app.writable_engine(),
         task_id,
         event,
         actor,

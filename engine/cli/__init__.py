@@ -19,8 +19,18 @@ from engine.core.errors import MeasuresError
 __all__ = ["app", "main"]
 
 # In the order `measures --help` lists them: setting up, plans, the directory, daily work,
-# the daemon.
-for _module in ("setup", "plans", "directory", "tasks", "operations"):
+# reports, the daemon and the web.
+for _module in (
+    "setup",
+    "plans",
+    "clerk",
+    "directory",
+    "calendar",
+    "tasks",
+    "reports",
+    "operations",
+    "web",
+):
     importlib.import_module(f"engine.cli.{_module}")
 
 
@@ -33,5 +43,5 @@ def main() -> None:
     try:
         app()
     except MeasuresError as exc:
-        err.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False)
+        err.print(Text("ошибка: ", style="bold red") + Text(str(exc)), highlight=False)
         sys.exit(1)

@@ -5,12 +5,24 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
-from engine.cli.base import app, err, out, parse_span, print_json, state_of
+from engine.cli.base import app, err, out, parse_span, print_json, state_of, table
 
-ladder_app = typer.Typer(help="Reminder and escalation ladders.", no_args_is_help=True)
+_ANCHORS = {"due": "срок", "start": "начало", "state": "вход в состояние"}
+_RECIPIENTS = {
+    "responsible": "ответственный",
+    "deputy": "его заместитель",
+    "supervisor": "контролирующий",
+    "controller": "контролёр плана",
+    "head": "председатель",
+}
+
+ladder_app = typer.Typer(
+    rich_markup_mode="markdown",
+    help="Лестницы напоминаний и эскалации (workflows/escalation.toml).",
+    no_args_is_help=True,
+)
 app.add_typer(ladder_app, name="ladder")
 
 
@@ -19,29 +31,33 @@ def run(
     ctx: typer.Context,
     now: Annotated[
         str | None,
-        typer.Option("--now", help="Run as if it were this moment (demonstrations, tests)."),
+        typer.Option("--now", help="Работать так, будто сейчас этот момент (учебная база, тесты)."),
     ] = None,
+    web: Annotated[
+        bool, typer.Option("--web/--no-web", help="Also serve the web pages (web.host/port).")
+    ] = True,
 ) -> None:
-    """Run the daemon in the foreground until SIGTERM or Ctrl+C (see README, Operations)."""
+    """Запустить демон (напоминания, эскалация, письма) до SIGTERM или Ctrl+C."""
     from engine.core.clock import clock_for
     from engine.daemon import run_daemon
 
     state = state_of(ctx)
     if now is not None:
         state.clock = clock_for(now, state.config.timezone)
-    state.ready_engine()
+        state.moved_clock = True
+    state.writable_engine()  # a moved clock only on a simulation database
     _ = state.escalator  # refuse broken workflow or ladder files before starting
-    run_daemon(state)
+    run_daemon(state, web)
 
 
 @app.command("sweep")
 def sweep_once(
     ctx: typer.Context,
     send: Annotated[
-        bool, typer.Option("--send", help="Also deliver what is due in the outbox.")
+        bool, typer.Option("--send", help="Сразу и отправить письма, которым пора.")
     ] = False,
 ) -> None:
-    """Take the reminder and escalation steps due now and queue today's digests, once."""
+    """Один раз выполнить наступившие шаги напоминаний и поставить в очередь сводки."""
     from engine.app.operations import sweep_once as tick
 
     done = tick(state_of(ctx), send=send)
@@ -50,24 +66,27 @@ def sweep_once(
         f"Шагов выполнено: {result.steps} (пропущено {result.skipped}), "
         f"писем в очереди: {result.messages}, сводок: {done.digests}."
     )
+    if result.missing_email:
+        missing = ", ".join(sorted(set(result.missing_email)))
+        err.print(Text(f"Нет адреса почты у: {missing} — письма им не поставлены.", style="red"))
     if delivered is not None:
         if delivered.quiet:
             out.print("Нерабочее время: письма будут отправлены в рабочие часы.")
         else:
             out.print(
                 f"Отправлено: {delivered.sent}, отложено: {delivered.retried}, "
-                f"ошибок: {delivered.failed}."
+                f"ошибок: {delivered.failed}, устарело: {delivered.dropped}."
             )
 
 
 @app.command()
 def simulate(
     ctx: typer.Context,
-    start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
-    end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD), included.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    start: Annotated[str, typer.Option("--from", help="Первый день (ГГГГ-ММ-ДД).")],
+    end: Annotated[str, typer.Option("--to", help="Последний день (ГГГГ-ММ-ДД), включительно.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Вывод для программ (JSON).")] = False,
 ) -> None:
-    """Print every reminder and escalation the current data would produce; sends nothing."""
+    """Показать все напоминания и эскалации, которые дадут нынешние данные; ничего не шлёт."""
     from engine.app.operations import simulate as timeline
 
     state = state_of(ctx)
@@ -76,78 +95,152 @@ def simulate(
     if as_json:
         print_json([entry.as_json(state.escalator) for entry in entries])
         return
-    table = Table("Отправка", "Задача", "Мероприятие", "Шаг", "Получатели")
+    shown = table("Отправка", "Задача", "Мер.", "Шаг", "Получатели")
     for entry in entries:
         who = ", ".join(entry.recipients) or "—"
         if entry.without_email:
             who += f" (нет адреса: {', '.join(entry.without_email)})"
-        table.add_row(
+        shown.add_row(
             entry.send_at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
             str(entry.task_id),
             entry.measure_number,
             entry.step + (" (пропуск)" if entry.skipped else ""),
             who,
         )
-    out.print(table)
-    out.print(f"{len(entries)} step(s).")
+    out.print(shown)
+    out.print(f"Шагов: {len(entries)}.")
 
 
 @app.command()
 def status(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Вывод для программ (JSON).")] = False,
 ) -> None:
-    """The daemon's last sweep and delivery, the outbox queue and its failures."""
-    from engine.app.operations import status as installation_status
+    """Демоны, их последние задания, очередь писем, сбои и задачи, требующие внимания."""
+    from datetime import datetime
 
-    data = installation_status(state_of(ctx))
-    jobs, queue, failures = data["jobs"], data["outbox"], data["recent_failures"]
+    from engine.app.operations import status as installation_status
+    from engine.core.words import TASKS, count_ru
+
+    state = state_of(ctx)
+    zone = state.config.timezone
+    data = installation_status(state)
     if as_json:
         print_json(data)
         return
-    for name in ("daemon", "sweep", "delivery"):
-        value = jobs.get(name)
+
+    def when(iso: str) -> str:
+        return f"{datetime.fromisoformat(iso).astimezone(zone):%d.%m.%Y %H:%M}"
+
+    if not data["daemons"]:
+        out.print("Демон: не запущен.")
+    for daemon in data["daemons"]:
+        silent = f", не отвечает с {when(daemon['seen_at'])}" if daemon["silent"] else ""
+        label = _DAEMON_STATES.get(daemon["state"], daemon["state"])
         out.print(
-            f"{name}: " + (", ".join(f"{k}={v}" for k, v in value.items()) if value else "never")
+            f"Демон: pid {daemon['pid']} на {daemon['host']}, {label}, "
+            f"запущен {when(daemon['started_at'])}{silent}."
         )
-    out.print("outbox: " + (", ".join(f"{k}={v}" for k, v in sorted(queue.items())) or "empty"))
-    for failure in failures:
-        err.print(Text(f"failed #{failure['id']} to {failure['to']}: {failure['error']}"))
+    sweep_job, delivery = data["jobs"].get("sweep"), data["jobs"].get("delivery")
+    out.print(
+        f"Последний обход: {when(sweep_job['at'])}, шагов {sweep_job['steps']}, писем в "
+        f"очередь {sweep_job['messages']}."
+        if sweep_job
+        else "Обходов ещё не было."
+    )
+    out.print(
+        f"Последняя отправка: {when(delivery['at'])}, отправлено {delivery['sent']}, "
+        f"ошибок {delivery['failed']}."
+        if delivery
+        else "Отправок ещё не было."
+    )
+    queue = data["outbox"]
+    if queue:
+        out.print(
+            "Письма: "
+            + ", ".join(f"{_OUTBOX_STATES.get(k, k)} — {v}" for k, v in sorted(queue.items()))
+            + "."
+        )
+    else:
+        out.print("Писем нет.")
+    for failure in data["recent_failures"]:
+        err.print(
+            Text(f"Не доставлено письмо {failure['id']} для {failure['to']}: {failure['error']}")
+        )
+    if data["calendar_changed"]:
+        err.print(
+            Text(
+                "Производственный календарь изменился после расчёта сроков: "
+                "measures calendar redate --dry-run покажет, какие сроки сдвинутся.",
+                style="red",
+            )
+        )
+    attention = data["attention"]
+    if attention["count"]:
+        out.print(
+            f"Требуют внимания: {count_ru(attention['count'], *TASKS)} "
+            "(по ним не будет напоминаний)."
+        )
+        for item in attention["tasks"]:
+            out.print(
+                f"  задача {item['task_id']}, план {item['plan_id']}, мероприятие "
+                f"{item['measure_number']}: {'; '.join(item['reasons'])}"
+            )
+
+
+_DAEMON_STATES = {
+    "starting": "запускается",
+    "running": "работает",
+    "stopping": "останавливается",
+    "stopped": "остановлен",
+}
+_OUTBOX_STATES = {
+    "pending": "ждут отправки",
+    "sending": "отправляются",
+    "sent": "отправлено",
+    "failed": "не доставлено",
+    "dropped": "устарели и не отправлены",
+}
 
 
 @ladder_app.command("show")
 def ladder_show(ctx: typer.Context) -> None:
-    """List the escalation ladders of workflows/escalation.toml and their steps."""
+    """Показать лестницы напоминаний и эскалации и их шаги."""
+    from engine.core.words import WORKING_DAYS, count_ru
+
     state = state_of(ctx)
-    table = Table("Ladder", "Step", "From", "Offset", "States", "Recipients", "Template")
+    shown = table("Лестница", "Шаг", "Когда", "Пока задача", "Кому")
     for ladder in state.ladders.values():
         for step in ladder.steps:
-            unit = "wd" if step.unit == "working_days" else "h"
-            repeat = f", every {step.repeat}{unit}" if step.repeat else ""
-            table.add_row(
-                ladder.name,
+            forms = WORKING_DAYS if step.unit == "working_days" else ("час", "часа", "часов")
+            amount = count_ru(abs(step.offset), *forms)
+            side = "до" if step.offset < 0 else "после"
+            anchor = _ANCHORS.get(step.anchor, step.anchor)
+            when = f"в день: {anchor}" if step.offset == 0 else f"{amount} {side}: {anchor}"
+            if step.repeat:
+                when += f", повтор каждые {count_ru(step.repeat, *forms)}"
+            shown.add_row(
+                f"{ladder.label}\n({ladder.name})",
                 step.name,
-                step.anchor,
-                f"{step.offset:+d}{unit}{repeat}",
-                ", ".join(step.states),
-                ", ".join(step.recipients),
-                step.template,
+                when,
+                "\n".join(state.workflow.label(s) for s in step.states),
+                "\n".join(_RECIPIENTS.get(r, r) for r in step.recipients),
             )
-    out.print(table)
+    out.print(shown)
 
 
 @ladder_app.command("set")
 def ladder_set(
     ctx: typer.Context,
-    ladder: Annotated[str, typer.Argument(help="Ladder name from workflows/escalation.toml.")],
-    plan: Annotated[int, typer.Option("--plan", help="Plan id.")],
+    ladder: Annotated[str, typer.Argument(help="Имя лестницы из workflows/escalation.toml.")],
+    plan: Annotated[int, typer.Option("--plan", help="Номер плана.")],
     measure: Annotated[
-        str | None, typer.Option("--measure", help="Only this measure (its number).")
+        str | None, typer.Option("--measure", help="Только это мероприятие (его номер).")
     ] = None,
 ) -> None:
-    """Choose the escalation ladder of a plan, or of one of its measures."""
+    """Выбрать лестницу для плана или для одного его мероприятия."""
     from engine.app.plans import set_ladder
 
     set_ladder(state_of(ctx), ladder, plan, measure)
-    what = f"measure {measure} of plan {plan}" if measure else f"plan {plan}"
-    out.print(f"{what}: ladder {ladder}.")
+    what = f"мероприятие {measure} плана {plan}" if measure else f"план {plan}"
+    out.print(f"{what}: лестница {ladder}.")

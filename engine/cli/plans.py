@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from engine.cli.base import app, err, out, parse_span, print_json, state_of
 from engine.core.errors import MeasuresError
+from engine.core.words import CALENDAR_DAYS, LINES, WORKING_DAYS, count_ru
 
-schedule_app = typer.Typer(help="Deadline phrases and their dates.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from engine.plans.schedule import EventBinding
+
+
+def event_offset(binding: EventBinding) -> str:
+    """«за 2 календарных дня до процедуры» — the offset as the plan means it."""
+    days, forms = binding.offset_working_days, WORKING_DAYS
+    if binding.offset_calendar_days:
+        days, forms = binding.offset_calendar_days, CALENDAR_DAYS
+    if days == 0:
+        return "в день процедуры (если он нерабочий — в первый рабочий день после)"
+    side = "до процедуры" if days < 0 else "после процедуры"
+    lead = "за" if days < 0 else "через"
+    note = (
+        " (от даты самой процедуры; срок на нерабочий день — в рабочий день раньше)"
+        if binding.offset_calendar_days
+        else ""
+    )
+    return f"{lead} {count_ru(abs(days), *forms)} {side}{note}"
+
+
+schedule_app = typer.Typer(
+    rich_markup_mode="markdown", help="Формулировки сроков и их даты.", no_args_is_help=True
+)
 app.add_typer(schedule_app, name="schedule")
 
 
@@ -19,14 +43,13 @@ app.add_typer(schedule_app, name="schedule")
 def import_plan(
     ctx: typer.Context,
     file: Annotated[
-        Path, typer.Argument(help="Plan document: .txt table, .docx, .pdf, .xlsx or .csv.")
+        Path,
+        typer.Argument(help="Документ плана: таблица .txt, .docx, .odt, .pdf, .xlsx или .csv."),
     ],
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the review only; write nothing.")
+        bool, typer.Option("--dry-run", help="Только показать разбор; ничего не писать.")
     ] = False,
-    as_json: Annotated[
-        bool, typer.Option("--json", help="The review as JSON (for machines).")
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Разбор в JSON (для программ).")] = False,
     people_draft: Annotated[
         Path | None,
         typer.Option(
@@ -36,14 +59,14 @@ def import_plan(
         ),
     ] = None,
 ) -> None:
-    """Import a plan: every measure with its parsed deadline, responsible and tasks.
+    """Загрузить план: каждое мероприятие со сроком, ответственными и задачами.
 
-    Shows a review in Russian (every measure, its schedule, first due dates, responsible
-    persons, problems). Without --dry-run the plan is written in one transaction; the same
-    document again changes nothing, an edited one updates the plan keeping task states.
+    Показывает разбор (мероприятия, как понят срок, ближайшие даты, ответственные,
+    замечания). Без --dry-run план записывается одной транзакцией; тот же документ ещё
+    раз ничего не меняет, исправленный — обновляет план, сохраняя состояния задач.
     """
     from engine.app.plans import import_plan
-    from engine.cli.review_view import plural, render_review
+    from engine.cli.review_view import render_review
 
     done = import_plan(state_of(ctx), file, dry_run=dry_run, draft_to=people_draft)
     result, outcome = done.review, done.outcome
@@ -66,7 +89,7 @@ def import_plan(
     if done.draft is not None:
         rows = len(done.draft)
         out.print(
-            f"Черновик справочника: {rows} {plural(rows, ('строка', 'строки', 'строк'))} в "
+            f"Черновик справочника: {count_ru(rows, *LINES)} в "
             f"{people_draft} — заполните имена и адреса, затем measures people import "
             f"{people_draft}."
         )
@@ -84,20 +107,20 @@ def import_plan(
 @schedule_app.command("explain")
 def schedule_explain(
     ctx: typer.Context,
-    phrase: Annotated[str, typer.Argument(help="A deadline phrase, e.g. 'Октябрь-ноябрь 2021'.")],
-    period: Annotated[
-        str, typer.Option("--period", help="The plan's period: YYYY-MM-DD:YYYY-MM-DD.")
+    phrase: Annotated[
+        str, typer.Argument(help="Формулировка срока, например «Октябрь-ноябрь 2021».")
     ],
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    period: Annotated[str, typer.Option("--period", help="Период плана: ГГГГ-ММ-ДД:ГГГГ-ММ-ДД.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Вывод для программ (JSON).")] = False,
 ) -> None:
-    """Show how a deadline phrase is understood: kind, cadence, event offset, dates."""
+    """Показать, как понимается срок: вид, периодичность, привязка к процедурам, даты."""
     from engine.app.plans import explain_deadline
-    from engine.cli.review_view import CADENCE_NAMES, KIND_NAMES, event_offset
+    from engine.cli.review_view import CADENCE_NAMES, KIND_NAMES
     from engine.plans.schedule import schedule_json
 
     parts = period.split(":")
     if len(parts) != 2:
-        raise MeasuresError(f"--period: expected YYYY-MM-DD:YYYY-MM-DD, got {period!r}")
+        raise MeasuresError(f"--period: ожидается ГГГГ-ММ-ДД:ГГГГ-ММ-ДД, а не {period!r}")
     schedule, dated = explain_deadline(
         state_of(ctx), phrase, parse_span(parts[0], parts[1], "--period")
     )
@@ -109,7 +132,8 @@ def schedule_explain(
     if schedule.cadence:
         out.print(f"Периодичность: {CADENCE_NAMES.get(schedule.cadence, schedule.cadence)}")
     if schedule.event:
-        out.print(f"Привязка к процедурам: {event_offset(schedule.event)}")
+        kinds = ", ".join(schedule.event.kinds) or "любые"
+        out.print(f"Привязка к процедурам ({kinds}): {event_offset(schedule.event)}")
     for occurrence in dated:
         start = f"{occurrence.start:%d.%m.%Y} – " if occurrence.start else "до "
         out.print(f"  {start}{occurrence.due:%d.%m.%Y}")

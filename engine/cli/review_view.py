@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.plans.importing import PERIOD_SOURCES, MeasureReview, Review
-from engine.plans.schedule import CADENCE_WORDS, EventBinding
+from engine.plans.schedule import CADENCE_WORDS
 
 #: Below this width the review is printed as blocks, not as a table.
 TABLE_WIDTH = 160
@@ -32,39 +32,25 @@ KIND_NAMES = {
     "unscheduled": "сроки не определены",
 }
 CADENCE_NAMES: dict[str, str] = {str(k): v for k, v in CADENCE_WORDS.items()}
+#: Said of a deadline phrase a clerk gave instead of the document's.
+_BY_HAND = "задан вручную"
 
 
-def plural(n: int, forms: tuple[str, str, str]) -> str:
-    """Russian number agreement: 1 день, 2 дня, 5 дней, 11 дней, 21 день."""
-    n = abs(n)
-    if n % 10 == 1 and n % 100 != 11:
-        return forms[0]
-    if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
-        return forms[1]
-    return forms[2]
+def _day(iso: object) -> str:
+    return ".".join(reversed(str(iso).split("-")))
 
 
-def event_offset(binding: EventBinding) -> str:
-    """ "в день процедуры", "3 рабочих дня после", "за 2 календарных дня до" (ВПР)."""
-    parts = []
-    for days, kind in (
-        (binding.offset_working_days, ("рабочий", "рабочих", "рабочих")),
-        (binding.offset_calendar_days, ("календарный", "календарных", "календарных")),
-    ):
-        if days:
-            unit = plural(days, ("день", "дня", "дней"))
-            side = "после" if days > 0 else "до"
-            parts.append(f"{abs(days)} {plural(days, kind)} {unit} {side} процедуры")
-    which = f" ({', '.join(binding.kinds)})" if binding.kinds else " (любые оценочные процедуры)"
-    return ("; ".join(parts) or "в день процедуры") + which
+def _due(occurrence: dict[str, object]) -> str:
+    """«28.02.2027 (фактически 26.02.2027)» for a date written on a day off."""
+    effective = occurrence.get("effective_due")
+    shown = _day(occurrence["due"])
+    return f"{shown} (фактически {_day(effective)})" if effective else shown
 
 
 def _dates(schedule: dict[str, object]) -> str:
     occurrences = schedule.get("occurrences") or []
     assert isinstance(occurrences, list)
-    shown = [
-        ".".join(reversed(str(o["due"]).split("-"))) for o in occurrences[:3] if isinstance(o, dict)
-    ]
+    shown = [_due(o) for o in occurrences[:3] if isinstance(o, dict)]
     more = f" … (всего {len(occurrences)})" if len(occurrences) > 3 else ""
     return ", ".join(shown) + more if shown else "—"
 
@@ -115,7 +101,13 @@ def _block(m: MeasureReview) -> Table:
     grid.add_column(no_wrap=True, style="dim")
     grid.add_column(overflow="fold")
     grid.add_row(Text(f"№ {m.row.number or '—'}", style="bold"), Text(m.row.title, style="bold"))
-    grid.add_row("Срок:", f"«{m.row.deadline}» — {_kind(m.schedule)}" if m.row.deadline else "—")
+    if m.override:  # the clerk's phrase decides, the document's is shown beside it
+        grid.add_row("Срок:", f"«{m.override}» — {_kind(m.schedule)} ({_BY_HAND})")
+        grid.add_row("В документе:", f"«{m.row.deadline}»" if m.row.deadline else "—")
+    else:
+        grid.add_row(
+            "Срок:", f"«{m.row.deadline}» — {_kind(m.schedule)}" if m.row.deadline else "—"
+        )
     grid.add_row("Даты:", _dates(m.schedule))
     grid.add_row("Ответственные:", "; ".join(m.responsible) or "—")
     grid.add_row("Задач:", str(len(m.tasks)))
@@ -141,10 +133,11 @@ def _table(review: Review) -> Table:
     for m in review.measures:
         said = [Text(p, style="red") for p in m.problems]
         said += [Text(str(n)) for n in m.schedule.get("notes") or []]
+        written = m.row.deadline + (f"\n{_BY_HAND}: «{m.override}»" if m.override else "")
         table.add_row(
             m.row.number,
             m.row.title,
-            m.row.deadline,
+            written,
             _kind(m.schedule),
             _dates(m.schedule),
             "; ".join(m.responsible) or "—",

@@ -2,35 +2,63 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
-from engine.cli.base import TaskId, app, out, print_json, state_of
+from engine.cli.base import TaskId, app, out, print_json, shorten, state_of, table
+from engine.core.words import initials
+
+if TYPE_CHECKING:
+    from engine.queries import TaskRow
+
+#: Audit rows that are a clerk's change, not a transition (engine.app.clerk).
+_CLERK_EVENTS = {"correct": "Исправление", "archive": "План в архив", "withdraw": "Отзыв плана"}
+
+#: How much of a measure's title a task line shows (cut at a word, with «…»).
+TITLE_WIDTH = 60
+
+
+def deadline_cell(row: TaskRow) -> Text:
+    """The effective deadline, the written one beside it when it is a day off, overdue red."""
+    if row.due_date is None or row.effective_due is None:
+        return Text(row.undated or "—", style="yellow" if row.undated else "")
+    shown = Text(f"{row.effective_due:%d.%m.%Y}", style="bold red" if row.overdue else "")
+    if row.effective_due != row.due_date:
+        shown.append(f"\n(в плане {row.due_date:%d.%m})")
+    if row.overdue:
+        shown.append("\nпросрочено", style="red")
+    return shown
 
 
 @app.command()
 def tasks(
     ctx: typer.Context,
     state_filter: Annotated[
-        str | None, typer.Option("--state", help="Only tasks in this state.")
+        str | None,
+        typer.Option("--state", help="Только задачи в этом состоянии (planned, reported, …)."),
     ] = None,
     person: Annotated[
         str | None,
         typer.Option(
             "--person",
-            help="Only tasks where this person (key or email) is responsible or supervisor.",
+            help="Только задачи, где этот сотрудник (ключ или почта) ответственный или "
+            "контролирует.",
         ),
     ] = None,
-    plan: Annotated[int | None, typer.Option("--plan", help="Only this plan's tasks.")] = None,
+    plan: Annotated[
+        int | None, typer.Option("--plan", help="Только задачи этого плана (номер).")
+    ] = None,
     overdue: Annotated[
-        bool, typer.Option("--overdue", help="Only tasks past their due date that still owe work.")
+        bool,
+        typer.Option("--overdue", help="Только просроченные задачи, по которым ещё ждут работы."),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Вывод для программ (JSON).")] = False,
 ) -> None:
-    """List tasks with their due dates and states."""
+    """Показать задачи: срок (фактический — последний рабочий день), ответственный, состояние."""
     from engine.app.tasks import list_tasks
+    from engine.core.words import TASKS, count_ru
 
     state = state_of(ctx)
     workflow = state.workflow
@@ -38,38 +66,44 @@ def tasks(
     if as_json:
         print_json([row.as_json() for row in rows])
         return
-    table = Table("№", "План", "Мероприятие", "Ответственный", "Срок", "Состояние")
+    shown = table("№", "Мероприятие", "Ответственный", "Срок", "Состояние")
     for row in rows:
-        due = row.due_date.strftime("%d.%m.%Y") if row.due_date else "—"
-        table.add_row(
+        title = f"{row.measure_number}. {shorten(row.title, TITLE_WIDTH)}"
+        if row.school:
+            title += f"\n{row.school}"
+        if row.detached:
+            title += "\n(исключено из документа)"
+        shown.add_row(
             str(row.id),
-            str(row.plan_id),
-            f"{row.measure_number}. {row.title[:60]}",
-            row.responsible or "—",
-            f"[red]{due}[/red]" if row.overdue else due,
+            f"{title}\nплан {row.plan_id}",
+            initials(row.responsible_name) if row.responsible_name else Text("не назначен"),
+            deadline_cell(row),
             workflow.label(row.state),
         )
-    out.print(table)
-    out.print(f"{len(rows)} task(s).")
+    out.print(shown)
+    late = sum(1 for row in rows if row.overdue)
+    out.print(f"{count_ru(len(rows), *TASKS)}" + (f", просрочено: {late}" if late else "") + ".")
 
 
 @app.command()
 def fire(
     ctx: typer.Context,
     task: TaskId,
-    event: Annotated[str, typer.Argument(help="Event name, e.g. start, report, verify.")],
-    actor: Annotated[str, typer.Option("--as", help="Who acts: a person's key or email.")],
-    comment: Annotated[str, typer.Option("--comment", help="Report text or reason.")] = "",
+    event: Annotated[
+        str, typer.Argument(help="Действие: start, report, verify, return, cancel, reopen.")
+    ],
+    actor: Annotated[str, typer.Option("--as", help="Кто действует: ключ или почта сотрудника.")],
+    comment: Annotated[str, typer.Option("--comment", help="Текст отчёта или причина.")] = "",
     evidence: Annotated[
         list[str] | None,
-        typer.Option("--evidence", help="Reference to supporting material (repeatable)."),
+        typer.Option("--evidence", help="Ссылка на подтверждающий документ (можно несколько)."),
     ] = None,
     version: Annotated[
         int | None,
-        typer.Option("--version", help="Refuse if the task is no longer at this version."),
+        typer.Option("--version", help="Отказать, если задача уже не в этой версии."),
     ] = None,
 ) -> None:
-    """Fire an event on a task, as a person; refused with the reason if not allowed."""
+    """Выполнить действие по задаче от имени сотрудника; если нельзя — сказать почему."""
     from engine.app.tasks import fire as fire_event
 
     state = state_of(ctx)
@@ -82,10 +116,11 @@ def fire(
         evidence=evidence or (),
         expected_version=version,
     )
-    behalf = f" (за {done.on_behalf_of.name})" if done.on_behalf_of else ""
+    behalf = f"; замещает: {initials(done.on_behalf_of.name)}" if done.on_behalf_of else ""
     out.print(
         f"Задача {task}: {state.workflow.label(done.audit.from_state)} → "
-        f"{state.workflow.label(done.audit.to_state)}; {done.actor.name}{behalf}."
+        f"{state.workflow.label(done.audit.to_state)}. Выполнил(а): "
+        f"{initials(done.actor.name)}{behalf}."
     )
 
 
@@ -93,9 +128,9 @@ def fire(
 def history(
     ctx: typer.Context,
     task: TaskId,
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Вывод для программ (JSON).")] = False,
 ) -> None:
-    """Show every transition of a task: who, when, from, to, comment, evidence."""
+    """Показать все действия и изменения по задаче: кто, когда, что, отчёт, документы."""
     from engine.app.tasks import history as task_history
 
     state = state_of(ctx)
@@ -106,7 +141,7 @@ def history(
             [
                 {
                     "seq": row.seq,
-                    "at": row.at.isoformat(),
+                    "at": row.at.astimezone(zone).isoformat(),
                     "event": row.event,
                     "from": row.from_state,
                     "to": row.to_state,
@@ -114,21 +149,31 @@ def history(
                     "on_behalf_of": behalf.key if behalf else None,
                     "comment": row.comment,
                     "evidence": row.evidence,
+                    "changes": row.changes,
                 }
                 for row, actor, behalf in rows
             ]
         )
         return
-    table = Table("Когда", "Действие", "Из", "В", "Кто", "Комментарий")
+    shown = table("Когда", "Действие", "Кто", "Комментарий и документы")
     for row, actor, behalf in rows:
-        who = actor.name + (f" (за {behalf.name})" if behalf else "")
-        note = row.comment + (f" [{', '.join(row.evidence)}]" if row.evidence else "")
-        table.add_row(
+        who = initials(actor.name) + (f"\nзамещает: {initials(behalf.name)}" if behalf else "")
+        event = state.workflow.events.get(row.event)
+        what = event.label if event else _CLERK_EVENTS.get(row.event, row.event)
+        moved = (
+            f"{state.workflow.label(row.from_state)} → {state.workflow.label(row.to_state)}"
+            if row.from_state != row.to_state
+            else ""
+        )
+        note = Text(row.comment)
+        for name, (before, after) in row.changes.items():
+            note.append(f"\n{name}: {before or '—'} → {after or '—'}")
+        for item in row.evidence:
+            note.append(f"\nдокумент: {item}")
+        shown.add_row(
             row.at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
-            row.event,
-            state.workflow.label(row.from_state),
-            state.workflow.label(row.to_state),
+            f"{what}\n{moved}" if moved else what,
             who,
             note,
         )
-    out.print(table)
+    out.print(shown)

@@ -29,7 +29,7 @@ def _sqlite_path(engine: Engine) -> Path:
         raise DatabaseError(PG_ADVICE)
     database = engine.url.database
     if not database or database == ":memory:":
-        raise DatabaseError("the database is not a SQLite file; nothing to back up")
+        raise DatabaseError("база данных — не файл SQLite: копировать нечего")
     return Path(database)
 
 
@@ -37,14 +37,14 @@ def backup(engine: Engine, target: Path) -> Path:
     """Copy the live database to ``target`` (a file; refused if it exists)."""
     source = _sqlite_path(engine)
     if target.exists():
-        raise InputError(f"{target}: already exists; choose a new file name")
+        raise InputError(f"{target}: уже существует; выберите новое имя файла")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
             live.backup(copy)
         copy.close()
     except (OSError, sqlite3.Error) as exc:
-        raise InputError(f"{target}: cannot write the backup there: {exc}") from None
+        raise InputError(f"{target}: не удаётся записать туда копию: {exc}") from None
     return target
 
 
@@ -52,12 +52,12 @@ def restore(engine: Engine, source: Path) -> None:
     """Replace the database's content with the backup ``source``."""
     target = _sqlite_path(engine)
     if not source.is_file():
-        raise InputError(f"{source}: file not found")
+        raise InputError(f"{source}: файл не найден")
     try:
         with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as probe:
             probe.execute("SELECT version_num FROM alembic_version").fetchone()
     except sqlite3.DatabaseError:
-        raise InputError(f"{source}: not a measures backup (no schema version)") from None
+        raise InputError(f"{source}: не резервная копия measures (нет версии схемы)") from None
     candidate = make_engine(f"sqlite:///{source}")
     try:
         check_schema(candidate)  # newer or older than this program: refuse
@@ -65,7 +65,10 @@ def restore(engine: Engine, source: Path) -> None:
         candidate.dispose()
     engine.dispose()
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(source) as backup_db, sqlite3.connect(target) as live:
             backup_db.backup(live)
     except (OSError, sqlite3.Error) as exc:
-        raise DatabaseError(f"{target}: restore failed, the database is unchanged: {exc}") from None
+        raise DatabaseError(
+            f"{target}: восстановить не удалось, база не изменилась: {exc}"
+        ) from None

@@ -57,11 +57,11 @@ def parse_now(text: str, zone: ZoneInfo) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise ConfigError(
-            f"--now / {NOW_ENV}: expected an ISO date or date-time such as "
-            f"2026-12-01 or 2026-12-01T10:00+03:00, got {text!r}"
+            f"--now / {NOW_ENV}: ожидается дата или дата-время ISO, например "
+            f"2026-12-01 или 2026-12-01T10:00+03:00, а не {text!r}"
         ) from None
     if not 1900 <= moment.year <= 2200:
-        raise ConfigError(f"--now / {NOW_ENV}: {text!r} is outside the years 1900–2200")
+        raise ConfigError(f"--now / {NOW_ENV}: {text!r} — вне 1900–2200 годов")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone)
     return moment.astimezone(UTC)
@@ -71,6 +71,11 @@ def clock_for(now: str | None, zone: ZoneInfo) -> Clock:
     """The clock a command should use: ``--now``, else ``$MEASURES_NOW``, else real time."""
     text = now or os.environ.get(NOW_ENV)
     return FixedClock(parse_now(text, zone)) if text else SystemClock()
+
+
+def moved_clock(now: str | None) -> bool:
+    """Whether ``--now`` or ``$MEASURES_NOW`` moves the clock (see App.writable_engine)."""
+    return bool(now or os.environ.get(NOW_ENV))
 
 
 def local_date(clock: Clock, zone: ZoneInfo) -> date:

@@ -25,6 +25,9 @@ class CsvTable:
     path: Path
     rows: list[tuple[int, dict[str, str]]]  # (line number, column → stripped text)
     problems: list[str] = field(default_factory=list)
+    # The columns the file has. A column left out of the file is not the same as an empty
+    # one: re-importing a file without it must not blank what the directory holds.
+    present: tuple[str, ...] = ()
 
     def problem(self, line: int, column: str, message: str) -> None:
         self.problems.append(f"{self.path}:{line}: {column}: {message}")
@@ -36,7 +39,7 @@ class CsvTable:
         self.problem(
             line,
             column,
-            f"expected letters, digits, '_', '.', '-', '@' (at most 64), got {value!r}",
+            f"ожидаются латинские буквы, цифры, '_', '.', '-', '@' (не больше 64), а не {value!r}",
         )
         return False
 
@@ -44,8 +47,8 @@ class CsvTable:
         if self.problems:
             shown = self.problems[:_MAX_SHOWN]
             more = len(self.problems) - len(shown)
-            tail = f"\n… and {more} more" if more else ""
-            raise InputError("nothing was imported:\n" + "\n".join(shown) + tail)
+            tail = f"\n… и ещё {more}" if more else ""
+            raise InputError("ничего не загружено:\n" + "\n".join(shown) + tail)
 
 
 def read_csv(path: Path, columns: Sequence[str], required: Sequence[str]) -> CsvTable:
@@ -58,31 +61,33 @@ def read_csv(path: Path, columns: Sequence[str], required: Sequence[str]) -> Csv
             unknown = [h for h in header if h not in columns]
             if missing or unknown:
                 what = (
-                    f"missing column(s) {', '.join(missing)}"
+                    f"нет столбцов: {', '.join(missing)}"
                     if missing
-                    else f"unknown column(s) {', '.join(unknown)}"
+                    else f"неизвестные столбцы: {', '.join(unknown)}"
                 )
-                raise InputError(f"{path}:1: {what}; expected the columns {', '.join(columns)}")
-            table = CsvTable(path, [])
+                raise InputError(f"{path}:1: {what}; ожидаются столбцы {', '.join(columns)}")
+            table = CsvTable(path, [], present=tuple(c for c in columns if c in header))
             for record in reader:
                 if None in record:
                     table.problems.append(
-                        f"{path}:{reader.line_num}: more cells than columns in the header"
+                        f"{path}:{reader.line_num}: ячеек больше, чем столбцов в заголовке"
                     )
                     continue
                 cells = {c: (record.get(c) or "").strip() for c in columns}
                 table.rows.append((reader.line_num, cells))
             return table
     except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
+        raise InputError(f"{path}: файл не найден") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: is a folder; expected a CSV file") from None
+        raise InputError(f"{path}: это папка, а нужен файл CSV") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise InputError(f"{path}: не удаётся прочитать: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; save the table as CSV UTF-8") from None
+        raise InputError(
+            f"{path}: текст не в кодировке UTF-8; сохраните таблицу как «CSV UTF-8»"
+        ) from None
     except csv.Error as exc:
-        raise InputError(f"{path}: not a readable CSV file: {exc}") from None
+        raise InputError(f"{path}: не читается как CSV: {exc}") from None
 
 
 def email_problem(value: str) -> str | None:
@@ -97,9 +102,9 @@ def email_problem(value: str) -> str | None:
     try:
         address = Address(addr_spec=value)
     except (ValueError, IndexError, HeaderParseError):
-        return f"not an email address: {value!r}"
+        return f"не адрес электронной почты: {value!r}"
     if not address.domain or "." not in address.domain or not value.isascii():
-        return f"not an email address: {value!r} (expected name@domain, Latin letters)"
+        return f"не адрес электронной почты: {value!r} (ожидается имя@домен латиницей)"
     return None
 
 

@@ -37,10 +37,8 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ConfigError(f"database.url: not a database URL: {url!r}") from None
+        raise ConfigError(f"database.url: это не адрес базы данных: {url!r}") from None
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -48,7 +46,9 @@ def make_engine(url: str) -> Engine:
     try:
         return create_engine(parsed, pool_pre_ping=True)
     except Exception as exc:  # unknown dialect or missing driver: a configuration mistake
-        raise ConfigError(f"database.url: cannot use {parsed.drivername!r}: {exc}") from None
+        raise ConfigError(
+            f"database.url: не удаётся использовать {parsed.drivername!r}: {exc}"
+        ) from None
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -59,8 +59,13 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Execution option of engines made by :func:`read_scope`: begin SQLite DEFERRED.
+READ_ONLY = "measures_read_only"
+
+
 def _sqlite_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    deferred = connection.get_execution_options().get(READ_ONLY)
+    connection.exec_driver_sql("BEGIN DEFERRED" if deferred else "BEGIN IMMEDIATE")
 
 
 @contextmanager
@@ -68,6 +73,26 @@ def session_scope(engine: Engine) -> Iterator[Session]:
     """A session whose objects stay readable after commit (results are shown afterwards)."""
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """A session for long reads (reports): one consistent snapshot, no write lock.
+
+    On SQLite it begins DEFERRED, so in WAL mode the daemon keeps writing while a report
+    reads for minutes; an IMMEDIATE transaction would hold the database's only write
+    lock for as long. Nothing may be written through it.
+    """
+    with Session(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False) as session:
+        yield session
+
+
+def finish(session: Session, *, dry_run: bool) -> None:
+    """Commit — or, for a dry run that computed everything, roll it all back."""
+    if dry_run:
+        session.rollback()
+    else:
+        session.commit()
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
@@ -84,18 +109,34 @@ def head_revision() -> str:
     return head
 
 
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite database (None for PostgreSQL or an in-memory database)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database)
+
+
 def current_revision(engine: Engine) -> str | None:
+    """The schema revision; None for an empty database — or a SQLite file that does not
+    exist yet, which is not created by asking (only ``measures init`` creates it)."""
+    path = sqlite_file(engine)
+    if path is not None and not path.exists():
+        return None
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
-        raise DatabaseError(f"cannot open the database {engine.url!r}: {exc.orig}") from None
+        raise DatabaseError(f"не удаётся открыть базу данных {engine.url!r}: {exc.orig}") from None
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Create or upgrade the schema to this program's head; returns (before, after)."""
     before = current_revision(engine)
     _refuse_unknown(before)
+    path = sqlite_file(engine)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(_alembic_config(engine), "head")
     return before, head_revision()
 
@@ -108,8 +149,8 @@ def _refuse_unknown(revision: str | None) -> None:
         script.get_revision(revision)
     except Exception:
         raise DatabaseError(
-            f"the database has schema revision {revision}, which this version of measures "
-            "does not know: it was made by a newer release. Upgrade measures."
+            f"схема базы данных — версия {revision}, которой эта версия measures не знает: "
+            "базу создала более новая версия программы. Обновите measures."
         ) from None
 
 
@@ -118,12 +159,12 @@ def check_schema(engine: Engine) -> None:
     revision = current_revision(engine)
     if revision is None:
         raise DatabaseError(
-            f"the database {engine.url.render_as_string(hide_password=True)} has no "
-            "measures schema yet: run `measures init` first"
+            f"база данных {engine.url.render_as_string(hide_password=True)} ещё не "
+            "создана: сначала выполните `measures init`"
         )
     _refuse_unknown(revision)
     if revision != head_revision():
         raise DatabaseError(
-            f"the database schema is at revision {revision}, this program needs "
-            f"{head_revision()}: run `measures init` to upgrade it (make a backup first)"
+            f"схема базы данных — версия {revision}, программе нужна {head_revision()}: "
+            "выполните `measures init`, чтобы обновить её (сначала сделайте резервную копию)"
         )

@@ -10,6 +10,7 @@ person, so each message must say what was wrong and what was expected::
     ├── DatabaseError          the database cannot be used (missing schema, too new, ...)
     ├── InputError             a user-supplied file (people CSV, plan CSV) has a bad row
     ├── NotFound (LookupError) a task, person or plan id that does not exist
+    │                          («задача 5 не найдена»: engine.core.words names the kind)
     ├── TransitionRefused      an event cannot be fired by this person now
     │   └── Conflict           somebody else changed the task first
     └── MailError              (notifications.mailers) a message could not be delivered
@@ -47,7 +48,9 @@ class NotFound(MeasuresError, LookupError):
     """An id given by the user does not exist."""
 
     def __init__(self, kind: str, ident: object) -> None:
-        super().__init__(f"{kind} {ident!s} not found")
+        from engine.core.words import not_found
+
+        super().__init__(not_found(kind, ident))
         self.kind = kind
         self.ident = ident
 

@@ -24,23 +24,29 @@ def pk(row: SQLModel) -> int:
     return value
 
 
-def upsert_by_key(session: Session, model: type[_Row], fields: dict[str, Any]) -> tuple[_Row, bool]:
+def upsert_by_key(
+    session: Session, model: type[_Row], fields: dict[str, Any]
+) -> tuple[_Row, bool | None]:
     """Insert or update the row whose ``key`` is ``fields["key"]``; flushed, with its id.
 
     Directory files are re-imported as a whole; rows are matched by their human key.
-    Returns the row and whether it was created.
+    Returns the row and True (created), False (changed) or None (already so): a file
+    imported again reports no changes.
     """
     key_column = cast(Any, model).key  # every model passed here has a unique ``key``
     row = session.exec(select(model).where(key_column == fields["key"])).first()
-    created = row is None
     if row is None:
         row = model.model_validate(fields)
+        status: bool | None = True
     else:
+        status = None
         for name, value in fields.items():
-            setattr(row, name, value)
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                status = False
     session.add(row)
     session.flush()
-    return row, created
+    return row, status
 
 
 class Person(SQLModel, table=True):
@@ -125,6 +131,9 @@ class Plan(SQLModel, table=True):
     source_name: str = Field(default="", max_length=400)
     source_sha256: str = Field(default="", max_length=64, index=True)
     created_at: datetime
+    # Set when the plan is archived (`measures plan archive`): its tasks are detached and
+    # it leaves the lists of open work, its history stays.
+    archived_at: datetime | None = None
 
 
 class Section(SQLModel, table=True):
@@ -168,6 +177,9 @@ class Measure(SQLModel, table=True):
     problems: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     supervisor_id: int | None = Field(default=None, foreign_key="person.id")
     ladder: str | None = Field(default=None, max_length=64)  # overrides the plan's ladder
+    # A deadline phrase a clerk gave instead of the document's (`measures measure set
+    # --schedule`); the document's own phrase stays in ``deadline_phrase``.
+    deadline_override: str = ""
 
 
 class Task(SQLModel, table=True):
@@ -194,12 +206,15 @@ class Task(SQLModel, table=True):
     supervisor_id: int | None = Field(default=None, foreign_key="person.id")
     start_date: date | None = None
     due_date: date | None = Field(default=None, index=True)
-    state: str = Field(default="planned", max_length=40, index=True)
+    state: str = Field(max_length=40, index=True)  # the workflow's initial state on creation
     state_since: datetime | None = None  # when the task entered its state (ladder anchor)
     # Set when an edited document (or calendar) no longer has this task but it has a
     # history to keep: it is then left out of sweeps, digests and lists of open work.
     detached_at: datetime | None = None
     report: str = ""
+    # Fields a clerk set by hand ("dates", "responsible", "supervisor"): a re-import or a
+    # re-dating keeps them as they are.
+    set_by_hand: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
     created_at: datetime
     updated_at: datetime
@@ -208,15 +223,21 @@ class Task(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """One transition, append-only and hash-chained (see engine.lifecycle.audit).
+    """One transition or clerk's change, append-only and hash-chained (engine.lifecycle.audit).
 
     ``actor_id`` is who acted; ``on_behalf_of_id`` the person they stood in for as a
-    deputy (None when acting for themselves).
+    deputy (None when acting for themselves). A transition names its task; a change made
+    by a clerk (dates, responsible, a withdrawn plan) names what it changed — a task, a
+    measure or a plan — and lists ``changes`` as field → [before, after].
     """
 
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True)
-    task_id: int = Field(foreign_key="task.id", index=True)
+    task_id: int | None = Field(default=None, foreign_key="task.id", index=True)
+    # Plain ids, not foreign keys: the audit outlives what it speaks of (a withdrawn plan).
+    measure_id: int | None = Field(default=None, index=True)
+    plan_id: int | None = Field(default=None, index=True)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     event: str = Field(max_length=40)
     from_state: str = Field(max_length=40)
     to_state: str = Field(max_length=40)
@@ -239,6 +260,9 @@ class AuditHead(SQLModel, table=True):
     id: int = Field(default=1, primary_key=True)
     seq: int = 0
     hash: str = Field(default="0" * 64, max_length=64)
+    # How the links are computed: "hmac-sha256" (keyed with the instance secret), or
+    # "sha256" for a chain written before keying, until `measures init` re-keys it.
+    scheme: str = Field(default="hmac-sha256", max_length=20)
 
 
 class EscalationStep(SQLModel, table=True):
@@ -288,6 +312,33 @@ class OutboxMessage(SQLModel, table=True):
     lease_until: datetime | None = None
     last_error: str = ""
     sent_at: datetime | None = None
+    ics: str = ""  # an iCalendar attachment (the deadline), rendered with the letter
+    # The letter speaks of one working day ("сегодня", "через 1 рабочий день"): past this
+    # moment its text is out of date and the sender re-renders or drops it (``note``).
+    valid_until: datetime | None = None
+    note: str = ""
+
+
+class DatabaseFlag(SQLModel, table=True):
+    """A fact about the database itself: ``simulation`` (``measures init --simulation``
+    lets commands run at a moved clock), ``calendar`` (the fingerprint of the working-day
+    calendar the stored due dates were computed with)."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = ""
+    set_at: datetime
+
+
+class DaemonProcess(SQLModel, table=True):
+    """One ``measures run`` process, registered at start for ``measures status``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    host: str = Field(max_length=200)
+    pid: int
+    started_at: datetime
+    seen_at: datetime  # the last job it ran: a daemon not seen for long is gone
+    stopped_at: datetime | None = None
+    state: str = Field(default="starting", max_length=20)
 
 
 class DaemonState(SQLModel, table=True):
@@ -296,3 +347,52 @@ class DaemonState(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     value: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime
+
+
+class LinkUse(SQLModel, table=True):
+    """A one-time link (sign-in, or an action from a letter) that has been used.
+
+    Signed links are replayable by design; the unique nonce recorded here, in the same
+    transaction as what the link did, makes each such link work once.
+    """
+
+    nonce: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=20)  # "signin" | an event name
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    person_id: int = Field(foreign_key="person.id")
+    used_at: datetime
+
+
+class EvidenceFile(SQLModel, table=True):
+    """An uploaded evidence file, stored once by content under ``data_dir/evidence``.
+
+    Audit rows name files as ``sha256:<hex> <file name>``, so the chain covers what
+    was attached; this row only remembers how to serve the bytes back.
+    """
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    filename: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int
+    uploaded_by: int = Field(foreign_key="person.id")
+    uploaded_at: datetime
+
+
+class DeadlineRequest(SQLModel, table=True):
+    """A responsible person asks to move a task's due date; the supervisor decides.
+
+    ``status``: pending → granted | refused. A granted request moves the task's due date
+    (the ladder's future steps are planned anew from it); the row keeps the old date.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    requested_by: int = Field(foreign_key="person.id")
+    old_due: date | None = None
+    new_due: date
+    reason: str
+    created_at: datetime
+    status: str = Field(default="pending", max_length=20, index=True)
+    decided_by: int | None = Field(default=None, foreign_key="person.id")
+    decided_at: datetime | None = None
+    decision_comment: str = ""

@@ -131,6 +131,12 @@ class MailSettings:
     smtp_username: str = _setting("", "SMTP login; empty: no authentication.")
     smtp_password: str = _setting("", "SMTP password.")
     sender_name: str = _setting("", "Display name in From:. Empty: committee.name.")
+    templates_dir: str = _setting(
+        "",
+        "Folder of letter templates that replace the shipped ones: a file there with the "
+        "name of a shipped template (reminder.txt, _base.html, ...) is used instead. "
+        "Empty: the shipped templates only.",
+    )
     max_attempts: int = _setting(
         8,
         "Delivery attempts for a message before it is marked failed (temporary errors "
@@ -162,14 +168,41 @@ class WebSettings:
     base_url: str = _setting(
         "", "Public address used in emailed links. Empty: http://<web.host>:<web.port>."
     )
+    link_days: int = _setting(
+        14,
+        "Days an action link in a letter (open, report, verify, return) stays valid.",
+        minimum=1,
+        maximum=365,
+    )
+    signin_minutes: int = _setting(
+        30, "Minutes a sign-in link sent by email stays valid.", minimum=1, maximum=1440
+    )
+    session_hours: int = _setting(
+        12, "Hours a web session lasts after signing in.", minimum=1, maximum=24 * 30
+    )
+    upload_max_mb: int = _setting(
+        20,
+        "Largest evidence file (PDF, DOCX, XLSX, PNG, JPEG) or import file accepted, in MiB.",
+        minimum=1,
+        maximum=1024,
+    )
+    rate_limit: int = _setting(
+        20,
+        "Requests per minute one client address may make to the sign-in and emailed-link "
+        "pages (counted in this process); more are refused with 429.",
+        minimum=1,
+        maximum=10000,
+    )
 
 
 @dataclass(frozen=True)
 class SecuritySettings:
     secret_key: str = _setting(
         "",
-        "Key that signs emailed links. Empty: a random key is generated on first "
-        "start into <data_dir>/secret_key and reused afterwards.",
+        "Key that signs emailed links and sessions and keys the audit chain (HMAC). "
+        "Empty: a random key is generated on first start into <data_dir>/secret_key and "
+        "reused afterwards. Changing it voids every link and session sent so far, and "
+        "`measures audit verify` then needs the old key: keep it with the backups.",
     )
 
 
@@ -179,6 +212,28 @@ class WorkflowsSettings:
         "",
         "Folder with the workflow definitions (measure.toml, ...). Empty: the "
         "definitions shipped with the program.",
+    )
+
+
+@dataclass(frozen=True)
+class ReportsSettings:
+    docx_template: str = _setting(
+        "",
+        "Word file (.docx) with the committee's letterhead that reports start from: its "
+        "page header, page setup and styles are kept and the report follows its body. "
+        "Empty: a plain landscape A4 page. A relative path is taken from the folder of "
+        "this config file.",
+    )
+    pdf_converter: Literal["auto", "libreoffice", "chromium"] = _setting(
+        "auto",
+        "What turns a report into PDF: 'libreoffice' converts the Word report (soffice "
+        "--headless), 'chromium' prints the HTML report; 'auto' takes LibreOffice if "
+        "installed, else Chromium.",
+    )
+    public_summary: bool = _setting(
+        False,
+        "Allow the public summary of a plan (measures, states and dates, no names or "
+        "emails) for the committee's site: `measures report public` and the public page.",
     )
 
 
@@ -211,6 +266,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     security: SecuritySettings = field(default_factory=SecuritySettings)
     workflows: WorkflowsSettings = field(default_factory=WorkflowsSettings)
+    reports: ReportsSettings = field(default_factory=ReportsSettings)
     log: LogSettings = field(default_factory=LogSettings)
 
 
@@ -304,34 +360,41 @@ def _check_value(setting: Setting, value: Any, where: str) -> Any:
     expected = type(setting.default)
     if expected is tuple:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where}: expected a list of texts, got {value!r}")
+            raise ConfigError(f"{where}: ожидается список строк, а не {value!r}")
         return tuple(value)
     # bool is a subclass of int: check it first so `port = true` is refused.
     if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise ConfigError(f"{where}: expected a whole number, got {value!r}")
+        raise ConfigError(f"{where}: ожидается целое число, а не {value!r}")
     if expected is not int and not isinstance(value, expected):
-        raise ConfigError(f"{where}: expected {expected.__name__}, got {value!r}")
+        raise ConfigError(
+            f"{where}: ожидается {_TYPE_NAMES.get(expected, expected.__name__)}, а не {value!r}"
+        )
     if setting.minimum is not None and value < setting.minimum:
-        raise ConfigError(f"{where}: expected at least {setting.minimum}, got {value!r}")
+        raise ConfigError(f"{where}: ожидается не меньше {setting.minimum}, а не {value!r}")
     if setting.maximum is not None and value > setting.maximum:
-        raise ConfigError(f"{where}: expected at most {setting.maximum}, got {value!r}")
+        raise ConfigError(f"{where}: ожидается не больше {setting.maximum}, а не {value!r}")
     if setting.choices and value not in setting.choices:
-        raise ConfigError(f"{where}: expected one of {', '.join(setting.choices)}, got {value!r}")
+        raise ConfigError(
+            f"{where}: ожидается одно из: {', '.join(setting.choices)}, а не {value!r}"
+        )
     return value
+
+
+_TYPE_NAMES = {str: "строка", bool: "true или false"}
 
 
 def _parse_time(value: str, where: str) -> time:
     try:
         return time.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"{where}: expected a time HH:MM, got {value!r}") from None
+        raise ConfigError(f"{where}: ожидается время ЧЧ:ММ, а не {value!r}") from None
 
 
 def _parse_dates(values: tuple[str, ...], where: str) -> tuple[date, ...]:
     try:
         return tuple(date.fromisoformat(v) for v in values)
     except ValueError:
-        raise ConfigError(f"{where}: expected dates YYYY-MM-DD, got {list(values)!r}") from None
+        raise ConfigError(f"{where}: ожидаются даты ГГГГ-ММ-ДД, а не {list(values)!r}") from None
 
 
 def default_config_path() -> Path:
@@ -358,7 +421,7 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
             setting = _BY_KEY.get(key)
             if setting is None:
                 known = sorted(s.key for s in SETTINGS)
-                raise ConfigError(f"{where}: unknown key; known keys are {', '.join(known)}")
+                raise ConfigError(f"{where}: неизвестный ключ; ключи настроек: {', '.join(known)}")
             values[key] = _check_value(setting, value, where)
     base_dir = (source.parent if source else Path.cwd()).resolve()
     overrides: list[str] = []
@@ -371,13 +434,13 @@ def load_config(path: Path | None = None, *, required: bool = False) -> Config:
         zone = ZoneInfo(str(values["committee.timezone"]))
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
-            f"{source or 'defaults'}: committee.timezone: unknown time zone "
-            f"{values['committee.timezone']!r} (expected e.g. Europe/Moscow)"
+            f"{source or 'по умолчанию'}: committee.timezone: неизвестный часовой пояс "
+            f"{values['committee.timezone']!r} (ожидается, например, Europe/Moscow)"
         ) from None
     start = _parse_time(str(values["working_hours.start"]), f"{source}: working_hours.start")
     end = _parse_time(str(values["working_hours.end"]), f"{source}: working_hours.end")
     if end <= start:
-        raise ConfigError(f"{source}: working_hours.end must be later than working_hours.start")
+        raise ConfigError(f"{source}: working_hours.end должно быть позже working_hours.start")
     spool = str(values["mail.spool_dir"])
     workflows = str(values["workflows.dir"])
     return Config(

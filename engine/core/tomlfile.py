@@ -21,13 +21,13 @@ def load(path: Path, error: type[MeasuresError]) -> tuple[dict[str, Any], str]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise error(f"{path}: file not found") from None
+        raise error(f"{path}: файл не найден") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"{path}: cannot read: {exc}") from None
+        raise error(f"{path}: не удаётся прочитать: {exc}") from None
     try:
         return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
-        raise error(f"{path}: not valid TOML: {exc}") from None
+        raise error(f"{path}: ошибка синтаксиса TOML: {exc}") from None
 
 
 def line_of(text: str, table: str, key: str | None = None) -> int | None:

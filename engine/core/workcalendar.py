@@ -10,27 +10,73 @@ comes from the configuration as corrections.
 The corrections live in a subclass of the library's calendar that overrides its
 ``is_working_day``, so the library's own counting (``get_nth_working_day``,
 ``get_working_days_count``) sees them and no second stepping loop has to be kept in line.
+
+Days the President declared non-working by decree ("нерабочие дни с сохранением
+заработной платы": spring 2020, 4–7 May 2021, 30 October – 7 November 2021) are not in
+the library at all; they ship as data in ``calendar_decrees.toml`` beside this module,
+each with its act, and count as days off like the configured extra holidays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from holidays.countries.russia import Russia
 from holidays.holiday_base import DateLike
 
+from engine.core import tomlfile
+from engine.core.errors import ConfigError
+
 SATURDAY = 5
 EXTRA_HOLIDAY_NAME = "Дополнительный нерабочий день (настройка комитета)"
+DECREES_FILE = Path(__file__).with_name("calendar_decrees.toml")
+
+
+def load_decrees(path: Path) -> dict[date, str]:
+    """Day → the act that made it non-working, from a ``[[decree]]`` file."""
+    data, text = tomlfile.load(path, ConfigError)
+    entries = data.get("decree", [])
+    if set(data) - {"decree"} or not isinstance(entries, list):
+        raise ConfigError(f"{path}: ожидаются только таблицы [[decree]]")
+    days: dict[date, str] = {}
+    for index, entry in enumerate(entries):
+        where = tomlfile.where_item(path, text, "decree", index)
+        if not isinstance(entry, dict) or set(entry) != {"act", "first", "last"}:
+            raise ConfigError(f"{where}: ожидаются ключи act, first, last")
+        act, first, last = entry["act"], entry["first"], entry["last"]
+        if not isinstance(act, str) or not act.strip():
+            raise ConfigError(f"{where}: act: ожидается название и номер указа")
+        if not (isinstance(first, date) and isinstance(last, date)):
+            raise ConfigError(f"{where}: first, last: ожидаются даты ГГГГ-ММ-ДД")
+        if last < first:
+            raise ConfigError(f"{where}: период кончается раньше, чем начинается ({first}..{last})")
+        for offset in range((last - first).days + 1):
+            days.setdefault(first + timedelta(days=offset), act)
+    return days
+
+
+@cache
+def bundled_decrees() -> Mapping[date, str]:
+    """The decree days shipped with the program (``calendar_decrees.toml``)."""
+    return load_decrees(DECREES_FILE)
 
 
 class _CorrectedRU(Russia):
     """The library's Russian calendar with the committee's corrections applied first."""
 
     def __init__(
-        self, off: frozenset[date], on: frozenset[date], six_day_week: bool, **kwargs: Any
+        self,
+        off: frozenset[date],
+        on: frozenset[date],
+        six_day_week: bool,
+        decrees: Mapping[date, str],
+        **kwargs: Any,
     ) -> None:
+        self.decrees = decrees
         self.extra_off = off
         self.extra_on = on
         self.six_day_week = six_day_week
@@ -42,6 +88,8 @@ class _CorrectedRU(Russia):
             return False
         if day in self.extra_on:
             return True
+        if day in self.decrees:
+            return False
         if self.six_day_week and day.weekday() == SATURDAY:
             return day not in self
         return super().is_working_day(day)
@@ -53,6 +101,8 @@ class WorkCalendar:
     ``six_day_week`` makes Saturday a working day unless it is a holiday. The decreed
     transfers in the library are those of the five-day week; a six-day school whose
     calendar differs lists the exceptions in ``extra_holidays`` / ``extra_working_days``.
+    ``decrees`` (day → act) defaults to the shipped decree file; the configured extra
+    working days win over it, as over everything else.
     """
 
     def __init__(
@@ -60,6 +110,7 @@ class WorkCalendar:
         extra_holidays: Iterable[date] = (),
         extra_working_days: Iterable[date] = (),
         six_day_week: bool = False,
+        decrees: Mapping[date, str] | None = None,
     ) -> None:
         off = frozenset(extra_holidays)
         on = frozenset(extra_working_days)
@@ -67,7 +118,8 @@ class WorkCalendar:
         if both:
             listed = ", ".join(d.isoformat() for d in both)
             raise ValueError(f"dates both in extra_holidays and extra_working_days: {listed}")
-        self._days = _CorrectedRU(off, on, six_day_week, language="ru")
+        chosen = bundled_decrees() if decrees is None else decrees
+        self._days = _CorrectedRU(off, on, six_day_week, chosen, language="ru")
 
     def is_working_day(self, day: date) -> bool:
         return self._days.is_working_day(day)
@@ -78,8 +130,10 @@ class WorkCalendar:
             return EXTRA_HOLIDAY_NAME
         if self.is_working_day(day):
             return None
-        name = self._days.get(day)
-        return None if name is None else str(name)
+        name = self._days.get(day)  # a public holiday keeps its own name
+        if name is None:
+            return self._days.decrees.get(day)
+        return str(name)
 
     def add_working_days(self, day: date, n: int) -> date:
         """The date ``n`` working days after ``day`` (before it when ``n`` < 0).
@@ -106,6 +160,17 @@ class WorkCalendar:
         late because of a weekend, and the reminder lands on a day someone reads it.
         """
         return day if self.is_working_day(day) else self.previous_working_day(day)
+
+    def effective_deadline(self, due: date) -> date:
+        """The day a deadline written as ``due`` really falls on: ``due`` itself on a
+        working day, else the last working day before it.
+
+        The one rule for a date written on a day off ("до 28 февраля" on a Sunday): the
+        work is due by the end of Friday 26 February. Reminders, "due today", overdue
+        counts, the digest's "срок подходит", ``measures tasks`` and the import review all
+        reckon with this date, and show the written one beside it.
+        """
+        return self.on_or_before(due)
 
     def working_days_between(self, a: date, b: date) -> int:
         """How many working days one steps from ``a`` to reach ``b`` (negative if ``b`` < ``a``).

@@ -4,7 +4,8 @@ Columns: ``key,name,short_name,email,head,aliases,flags``. ``head`` is the direc
 of the school's head (the responsible when a measure fans out to "ОО"); ``flags`` lists
 the lists the school is on: ``non_objective 2021; low_results`` (kind, optionally the
 school year it starts; Russian ``необъективность`` and ``ШНОР`` are accepted too).
-Import upserts schools by ``key`` and replaces their flags.
+Import upserts schools by ``key`` and replaces their flags. A column the file leaves out
+leaves that field of existing schools unchanged (as for people).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, select
 
 from engine.core.csvfile import email_problem, read_csv, split_list
+from engine.core.db import finish
 from engine.core.models import Person, RiskFlag, School, pk, upsert_by_key
 
 COLUMNS = ("key", "name", "short_name", "email", "head", "aliases", "flags")
@@ -46,8 +48,9 @@ def _flags(value: str) -> list[tuple[str, int | None]] | str:
     return result
 
 
-def import_schools(session: Session, path: Path) -> SchoolsSummary:
+def import_schools(session: Session, path: Path, *, dry_run: bool = False) -> SchoolsSummary:
     table = read_csv(path, COLUMNS, required=("key", "name"))
+    present = set(table.present)
     heads = {p.key: p for p in session.exec(select(Person))}
     rows: list[tuple[dict[str, Any], list[tuple[str, int | None]]]] = []
     seen: dict[str, int] = {}
@@ -55,23 +58,23 @@ def import_schools(session: Session, path: Path) -> SchoolsSummary:
         if not table.check_key(line, "key", cell["key"]):
             continue
         if cell["key"] in seen:
-            table.problem(line, "key", f"{cell['key']!r} already on line {seen[cell['key']]}")
+            table.problem(line, "key", f"{cell['key']!r} уже на строке {seen[cell['key']]}")
             continue
         seen[cell["key"]] = line
         if not cell["name"]:
-            table.problem(line, "name", "empty")
+            table.problem(line, "name", "пусто")
         problem = email_problem(cell["email"]) if cell["email"] else None
         if problem:
             table.problem(line, "email", problem)
         head = heads.get(cell["head"]) if cell["head"] else None
         if cell["head"] and head is None:
-            table.problem(line, "head", f"no person {cell['head']!r} in the directory")
+            table.problem(line, "head", f"сотрудника {cell['head']!r} нет в справочнике")
         flags = _flags(cell["flags"])
         if isinstance(flags, str):
             table.problem(
                 line,
                 "flags",
-                f"expected 'non_objective [YEAR]' or 'low_results [YEAR]', got {flags!r}",
+                f"ожидается 'non_objective [ГОД]' или 'low_results [ГОД]', а не {flags!r}",
             )
             flags = []
         fields = {
@@ -82,18 +85,27 @@ def import_schools(session: Session, path: Path) -> SchoolsSummary:
             "head_id": head.id if head else None,
             "aliases": split_list(cell["aliases"]),
         }
+        column = {"head_id": "head"}
+        fields = {k: v for k, v in fields.items() if column.get(k, k) in present}
         rows.append((fields, flags))
     table.raise_problems()
     created = updated = flag_count = 0
     for fields, flags in rows:
-        school, is_new = upsert_by_key(session, School, fields)
-        created += is_new
-        updated += not is_new
-        session.exec(delete(RiskFlag).where(col(RiskFlag.school_id) == school.id))
-        for kind, year in flags:
-            session.add(RiskFlag(school_id=pk(school), kind=kind, year=year))
-            flag_count += 1
-    session.commit()
+        school, status = upsert_by_key(session, School, fields)
+        if "flags" in present:
+            old = {
+                (f.kind, f.year)
+                for f in session.exec(select(RiskFlag).where(RiskFlag.school_id == school.id))
+            }
+            flag_count += len(set(flags))
+            if old != set(flags):
+                session.exec(delete(RiskFlag).where(col(RiskFlag.school_id) == school.id))
+                for kind, year in sorted(set(flags), key=str):
+                    session.add(RiskFlag(school_id=pk(school), kind=kind, year=year))
+                status = False if status is None else status
+        created += status is True
+        updated += status is False
+    finish(session, dry_run=dry_run)
     return SchoolsSummary(created, updated, flag_count)
 
 

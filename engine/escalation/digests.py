@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -21,24 +22,16 @@ from sqlmodel import Session, col, select
 
 from engine.core.clock import Clock
 from engine.core.db import session_scope
+from engine.core.links import OPEN
 from engine.core.models import AuditEvent, Measure, OutboxMessage, Person, Plan, School, Task, pk
+from engine.core.workcalendar import WorkCalendar
 from engine.escalation.sweep import Escalator, queue_message
-from notifications import Digest, DigestLine
+from engine.queries import needs_attention
+from notifications import AttentionLine, Digest, DigestLine
 
 log = logging.getLogger(__name__)
 
 DUE_SOON_WORKING_DAYS = 3
-
-
-def _awaiting_states(esc: Escalator) -> set[str]:
-    """States in which a decision on a report is pending (events with four eyes)."""
-    return {s for e in esc.workflow.events.values() if e.four_eyes for s in e.source}
-
-
-def _approved_states(esc: Escalator) -> set[str]:
-    """Where a positive decision on a report leads ("verified")."""
-    decided = {e.dest for e in esc.workflow.events.values() if e.four_eyes}
-    return decided - set(esc.workflow.owing) - _awaiting_states(esc)
 
 
 def _line(
@@ -46,17 +39,36 @@ def _line(
 ) -> DigestLine:
     responsible = session.get(Person, task.responsible_id) if task.responsible_id else None
     school = session.get(School, task.school_id) if task.school_id else None
+    written = task.due_date or esc.hours.local_date(task.updated_at)
+    due = esc.hours.calendar.effective_deadline(written)
     return DigestLine(
         task_id=pk(task),
         plan_title=plan.title,
         measure_number=measure.number,
         measure_title=measure.title,
-        due=task.due_date or esc.hours.local_date(task.updated_at),
+        due=due,
+        written_due=written if written != due else None,
         state_label=esc.workflow.label(task.state),
         responsible_name=responsible.name if responsible else "не назначен",
         url=f"{esc.base_url}/tasks/{pk(task)}",
         target=school.name if school else "",
         working_days=max(days, 0),
+    )
+
+
+def _attention(session: Session, esc: Escalator) -> tuple[int, tuple[AttentionLine, ...]]:
+    """Open tasks without a responsible or a date, for the admins' digest."""
+    count, found = needs_attention(session, esc.workflow, limit=50)
+    return count, tuple(
+        AttentionLine(
+            task_id=a.task_id,
+            plan_title=a.plan_title,
+            measure_number=a.measure_number,
+            measure_title=a.title,
+            reason="; ".join(a.reasons),
+            url=f"{esc.base_url}/tasks/{a.task_id}",
+        )
+        for a in found
     )
 
 
@@ -94,6 +106,7 @@ def _enqueue(
         return False
     if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe)).first():
         return False
+    digest = _personal(esc, digest, person, now)
     queue_message(
         session,
         esc,
@@ -107,16 +120,35 @@ def _enqueue(
     return True
 
 
+def _personal(esc: Escalator, digest: Digest, person: Person, now: datetime) -> Digest:
+    """Each line's link becomes this recipient's signed link that opens the task."""
+
+    def signed(lines: tuple[DigestLine, ...]) -> tuple[DigestLine, ...]:
+        return tuple(
+            replace(line, url=esc.link(line.task_id, OPEN, pk(person), now)) for line in lines
+        )
+
+    return replace(
+        digest,
+        overdue=signed(digest.overdue),
+        due_soon=signed(digest.due_soon),
+        awaiting_verification=signed(digest.awaiting_verification),
+        completed=signed(digest.completed),
+    )
+
+
 def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
     """Queue today's digests (and the weekly summary on a week's first working day)."""
     now = clock.now()
     hours = esc.hours
     today = hours.local_date(now)
     calendar = hours.calendar
-    if not calendar.is_working_day(today) or now < hours.at(today, hours.start):
-        return 0
+    if not calendar.is_working_day(today) or not (
+        hours.at(today, hours.start) <= now < hours.at(today, hours.end)
+    ):
+        return 0  # a digest of a day whose working hours are over would arrive stale
     soon = calendar.add_working_days(today, DUE_SOON_WORKING_DAYS)
-    awaiting = _awaiting_states(esc)
+    awaiting = set(esc.workflow.awaiting)
     owing = set(esc.workflow.owing)
     queued = 0
     try:
@@ -134,7 +166,7 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
                 .order_by(col(Task.due_date), col(Task.id))
             )
             for task, measure, plan in rows:
-                due = task.due_date
+                due = None if task.due_date is None else calendar.effective_deadline(task.due_date)
                 if task.state in owing and due is not None and due <= soon:
                     late = due < today
                     group = "overdue" if late else "due_soon"
@@ -160,10 +192,19 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
                     everything["awaiting_verification"].append(line)
                     if task.supervisor_id is not None:
                         groups[task.supervisor_id]["awaiting_verification"].append(line)
-            recipients = select(Person).where(col(Person.id).in_(list(groups)), Person.active)
+            count, attention = _attention(session, esc)
+            admins = {
+                pk(p)
+                for p in session.exec(select(Person).where(Person.active))
+                if "admin" in p.roles
+            }
+            wanted = set(groups) | (admins if attention else set())
+            recipients = select(Person).where(col(Person.id).in_(sorted(wanted)), Person.active)
             for person in session.exec(recipients):
                 lines = groups[pk(person)]
                 digest = _digest(esc, person, today, today, lines)
+                if pk(person) in admins:
+                    digest = replace(digest, attention=attention, attention_count=count)
                 queued += _enqueue(
                     session,
                     esc,
@@ -173,10 +214,9 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
                     f"digest:daily:{today}:{pk(person)}",
                     now,
                 )
-            week_start = today - timedelta(days=today.weekday())
-            first_working = calendar.next_working_day(week_start - timedelta(days=1))
-            if today == first_working:
-                queued += _weekly(session, esc, everything, today, now)
+            period = weekly_period(calendar, today)
+            if period is not None:
+                queued += _weekly(session, esc, everything, period, now)
             session.commit()
     except IntegrityError:  # another replica queued the same digest first
         return 0
@@ -185,14 +225,34 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
     return queued
 
 
+def weekly_period(calendar: WorkCalendar, today: date) -> tuple[date, date] | None:
+    """The days the weekly summary sent today covers, or None if it is not sent today.
+
+    The summary goes out on the first working day of a week and covers whole weeks, from
+    the Monday of the week of the previous summary up to last Sunday: every day belongs to
+    exactly one summary, also after a holiday Monday (sent on Tuesday, still 7 days) and
+    after a week with no working day at all (the next one covers both weeks).
+    """
+    monday = today - timedelta(days=today.weekday())
+    if today != calendar.add_working_days(monday, 0):
+        return None
+    previous = monday - timedelta(days=7)
+    for _ in range(52):  # a week without a working day: its days go to this summary
+        sunday = previous + timedelta(days=6)
+        if calendar.add_working_days(previous, 0) <= sunday:
+            break
+        previous -= timedelta(days=7)
+    return previous, monday - timedelta(days=1)
+
+
 def _weekly(
     session: Session,
     esc: Escalator,
     everything: dict[str, list[DigestLine]],
-    today: date,
+    period: tuple[date, date],
     now: datetime,
 ) -> int:
-    start = today - timedelta(days=7)
+    start, end = period
     completed = []
     verified = session.exec(
         select(AuditEvent, Task, Measure, Plan)
@@ -200,18 +260,20 @@ def _weekly(
         .join(Measure, col(Measure.id) == Task.measure_id)
         .join(Plan, col(Plan.id) == Measure.plan_id)
         .where(
-            col(AuditEvent.to_state).in_(sorted(_approved_states(esc))),
-            col(AuditEvent.at) >= esc.hours.at(start, esc.hours.start),
+            col(AuditEvent.to_state).in_(esc.workflow.done),
+            col(AuditEvent.at) >= esc.hours.at(start, time(0)),
+            col(AuditEvent.at) < esc.hours.at(end + timedelta(days=1), time(0)),
         )
     )
     for _, task, measure, plan in verified:
         completed.append(_line(esc, session, task, measure, plan, 0))
+    today = esc.hours.local_date(now)
     year, week, _ = today.isocalendar()
     queued = 0
     for head in session.exec(select(Person).where(Person.active)):
         if "head" not in head.roles:
             continue
-        digest = _digest(esc, head, start, today, everything, completed)
+        digest = _digest(esc, head, start, end, everything, completed)
         queued += _enqueue(
             session,
             esc,

@@ -21,7 +21,17 @@ Anchor = Literal["due", "start", "state"]
 Unit = Literal["working_days", "hours"]
 RECIPIENTS = ("responsible", "deputy", "supervisor", "controller", "head")
 KINDS = get_args(Kind)
-_STEP_KEYS = {"name", "anchor", "offset", "unit", "states", "recipients", "template", "repeat"}
+_STEP_KEYS = {
+    "name",
+    "anchor",
+    "offset",
+    "unit",
+    "states",
+    "recipients",
+    "template",
+    "repeat",
+    "calendar",
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,7 @@ class Step:
     recipients: tuple[str, ...]
     template: str
     repeat: int  # 0: once; else the interval in ``unit`` while the task stays put
+    calendar: bool = False  # attach the deadline as an .ics event
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,8 @@ def _step(
         value = raw.get(key, 0)
         if isinstance(value, bool) or not isinstance(value, int):
             raise WorkflowError(f"{where}: {key}: expected a whole number, got {value!r}")
+    if not isinstance(raw.get("calendar", False), bool):
+        raise WorkflowError(f"{where}: calendar: expected true or false")
     if raw.get("repeat", 0) < 0:
         raise WorkflowError(f"{where}: repeat: expected 0 or more")
     states = raw["states"]
@@ -113,6 +126,7 @@ def _step(
         recipients=tuple(recipients),
         template=raw["template"],
         repeat=raw.get("repeat", 0),
+        calendar=raw.get("calendar", False),
     )
 
 

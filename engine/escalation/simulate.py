@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from engine.core.models import EscalationStep, Measure, Plan, Task, pk
-from engine.escalation.sweep import Escalator, facts, recipients
+from engine.escalation.sweep import Escalator, facts, pointless, recipients
 from engine.escalation.timeline import plan_steps
 
 
@@ -66,8 +66,8 @@ def simulate(
         for planned in plan_steps(facts(task), esc.ladder_for(plan, measure), esc.hours, end):
             if planned.fire_at < start or (pk(task), planned.key) in taken:
                 continue
-            day = esc.hours.local_date(planned.fire_at)
-            stale = planned.pre_due and task.due_date is not None and task.due_date < day
+            day = esc.hours.local_date(planned.send_at)
+            stale = pointless(planned.step, task, day, esc.hours.calendar) is not None
             people = [] if stale else recipients(session, planned.step, task, plan, day)
             timeline.append(
                 TimelineEntry(

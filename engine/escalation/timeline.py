@@ -80,7 +80,10 @@ def _anchor(step: Step, facts: TaskFacts, hours: WorkingHours) -> tuple[date, da
     if step.anchor == "due":
         if facts.due_date is None:
             return None
-        return facts.due_date, hours.at(facts.due_date, hours.end)
+        # A due date on a day off counts from the last working day before it (the
+        # effective deadline): "due today" must not arrive after the deadline.
+        effective = hours.calendar.effective_deadline(facts.due_date)
+        return effective, hours.at(effective, hours.end)
     if step.anchor == "start":
         if facts.start_date is None:
             return None
@@ -103,14 +106,16 @@ def plan_steps(
             continue
         day, moment = anchor
         label = day.isoformat() if step.unit == "working_days" else moment.isoformat()
+        if step.anchor == "due" and facts.due_date is not None:  # keys name the written date
+            written = facts.due_date
+            label = (
+                written.isoformat()
+                if step.unit == "working_days"
+                else hours.at(written, hours.end).isoformat()
+            )
         for n in range(_MAX_REPEATS):
             if step.unit == "working_days":
-                base = day
-                if step.anchor == "due" and step.offset <= 0:
-                    # A due date on a day off means the last working day before it: the
-                    # "due today" letter must not arrive after the deadline.
-                    base = hours.calendar.on_or_before(day)
-                due_day = hours.calendar.add_working_days(base, step.offset + n * step.repeat)
+                due_day = hours.calendar.add_working_days(day, step.offset + n * step.repeat)
                 fire_at = hours.at(due_day, hours.start)
             else:
                 fire_at = moment + timedelta(hours=step.offset + n * step.repeat)

@@ -1,7 +1,10 @@
-"""The audit log: append-only, hash-chained.
+"""The audit log: append-only, hash-chained, keyed.
 
-Each row's ``hash`` is SHA-256 over the previous row's hash and the row's own content in
-a canonical JSON form, and rows carry a gap-free ``seq``. Altering a row breaks its hash;
+Each row's ``hash`` is HMAC-SHA256, keyed with the instance secret, over the previous
+row's hash and the row's own content in a canonical JSON form, and rows carry a gap-free
+``seq``. The key is what makes the chain evidence: with plain SHA-256 anybody with write
+access to the database could alter a row and recompute every hash after it; without the
+key a recomputed chain no longer verifies. Altering a row breaks its hash;
 deleting one breaks the sequence or the next row's ``prev_hash``; deleting the newest rows
 is caught by :class:`~engine.core.models.AuditHead`, which remembers the newest link.
 
@@ -13,6 +16,7 @@ transaction holds the only write lock anyway), so the chain never forks; the uni
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC
@@ -20,14 +24,35 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from engine.core.models import AuditEvent, AuditHead
+from engine.core.errors import DatabaseError
+from engine.core.models import AuditEvent, AuditHead, Task
 
 GENESIS = "0" * 64
+KEYED = "hmac-sha256"
+PLAIN = "sha256"  # chains written before keying (schema 0001), until re-keyed
+
+
+def audit_key(secret: str) -> bytes:
+    """The chain's key, derived from the instance secret (not the secret itself, so the
+    same secret signing links never doubles as this MAC key)."""
+    return hmac.new(secret.encode("utf-8"), b"measures audit chain", hashlib.sha256).digest()
 
 
 def _content(row: AuditEvent) -> dict[str, Any]:
     at = row.at.astimezone(UTC) if row.at.tzinfo else row.at.replace(tzinfo=UTC)
-    return {
+    # A clerk's change names a measure or a plan and lists its changes; a transition has
+    # none of them, and its content stays exactly what it was before these fields existed,
+    # so rows written by earlier releases keep their hashes.
+    extra = {
+        name: value
+        for name, value in (
+            ("measure_id", row.measure_id),
+            ("plan_id", row.plan_id),
+            ("changes", dict(row.changes or {})),
+        )
+        if value
+    }
+    return extra | {
         "seq": row.seq,
         "task_id": row.task_id,
         "event": row.event,
@@ -41,19 +66,28 @@ def _content(row: AuditEvent) -> dict[str, Any]:
     }
 
 
-def compute_hash(prev_hash: str, row: AuditEvent) -> str:
-    payload = json.dumps(_content(row), ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
+def compute_hash(prev_hash: str, row: AuditEvent, key: bytes | None) -> str:
+    """The row's link: HMAC-SHA256 with ``key``; plain SHA-256 only for ``key=None``
+    (reading a chain written before keying)."""
+    data = (prev_hash + json.dumps(_content(row), ensure_ascii=False, sort_keys=True)).encode()
+    if key is None:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
-def append(session: Session, row: AuditEvent) -> AuditEvent:
+def append(session: Session, row: AuditEvent, key: bytes) -> AuditEvent:
     """Chain ``row`` after the newest one and add it to the session (caller commits)."""
     head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
     if head is None:  # the migration inserts it; a missing head means a damaged database
         head = AuditHead(id=1)
+    if head.scheme != KEYED:
+        raise DatabaseError(
+            "the audit log was written before it was keyed and has not been re-keyed: "
+            "run `measures init`"
+        )
     row.seq = head.seq + 1
     row.prev_hash = head.hash
-    row.hash = compute_hash(row.prev_hash, row)
+    row.hash = compute_hash(row.prev_hash, row, key)
     head.seq, head.hash = row.seq, row.hash
     session.add(row)
     session.add(head)
@@ -70,31 +104,58 @@ class VerifyResult:
         return self.problem is None
 
 
-def verify(session: Session) -> VerifyResult:
-    """Walk the chain in order; report the first broken link."""
+def verify(session: Session, key: bytes, initial: str) -> VerifyResult:
+    """Walk the chain in order; report the first broken link, then replay the states.
+
+    The keyed hash chain proves the log was not edited; it cannot see a task row edited
+    behind its back. So the walk also replays each task's transitions — every row must
+    start where the previous one of its task ended (``initial`` before the first) — and
+    then every task's state must be where its last row left it.
+    """
+    head = session.get(AuditHead, 1)
+    if head is not None and head.scheme != KEYED:
+        return VerifyResult(
+            0,
+            "журнал аудита записан до введения ключа (простой SHA-256) и ещё не подписан "
+            "заново: выполните `measures init`",
+        )
+    return _walk(session, key, initial)
+
+
+def _walk(session: Session, key: bytes | None, initial: str | None) -> VerifyResult:
+    """The chain walk; ``key`` None: the plain SHA-256 of old chains; ``initial`` None:
+    hashes only, no replay of task states."""
     prev_hash = GENESIS
     expected_seq = 1
     checked = 0
+    states: dict[int, str] = {}
     for row in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))):
         if row.seq != expected_seq:
             return VerifyResult(
                 checked,
-                f"audit row seq {expected_seq} is missing "
-                f"(next present row is seq {row.seq}): a row was deleted",
+                f"нет записи {expected_seq} журнала (следующая — запись {row.seq}): запись удалена",
             )
         if row.prev_hash != prev_hash:
             return VerifyResult(
                 checked,
-                f"audit row seq {row.seq}: prev_hash does not match "
-                "the previous row: the chain was cut or rewritten",
+                f"запись {row.seq}: ссылка на предыдущую запись не совпадает: "
+                "цепочка разорвана или переписана",
             )
-        if compute_hash(prev_hash, row) != row.hash:
+        if compute_hash(prev_hash, row, key) != row.hash:
             return VerifyResult(
                 checked,
-                f"audit row seq {row.seq} (task {row.task_id}, event "
-                f"{row.event}): content does not match its hash: "
-                "the row was altered",
+                f"запись {row.seq} ({_subject(row)}, действие {row.event}): содержимое не "
+                "совпадает с хешем: запись изменена или цепочка пересчитана без ключа",
             )
+        if row.task_id is not None and initial is not None:
+            before = states.get(row.task_id, initial)
+            if row.from_state != before:
+                return VerifyResult(
+                    checked,
+                    f"запись {row.seq} (задача {row.task_id}): переход из «{row.from_state}», "
+                    f"а предыдущие записи оставили задачу в «{before}»",
+                )
+            states[row.task_id] = row.to_state
         prev_hash = row.hash
         expected_seq += 1
         checked += 1
@@ -102,8 +163,50 @@ def verify(session: Session) -> VerifyResult:
     if head is not None and (head.seq, head.hash) != (expected_seq - 1, prev_hash):
         return VerifyResult(
             checked,
-            f"audit row seq {expected_seq} is missing: the chain's head "
-            f"records seq {head.seq}: the newest rows were deleted "
-            "or the head was altered",
+            f"нет записи {expected_seq} журнала, а его вершина помнит запись {head.seq}: "
+            "удалены последние записи или изменена вершина",
         )
+    if initial is None:
+        return VerifyResult(checked, None)
+    rows = session.exec(select(Task.id, Task.state).order_by(col(Task.id))).yield_per(10_000)
+    for task_id, state in rows:
+        expected = states.get(task_id or 0, initial)
+        if state != expected:
+            return VerifyResult(
+                checked,
+                f"задача {task_id} в состоянии «{state}», а по журналу — «{expected}»: "
+                "состояние изменено в обход журнала",
+            )
     return VerifyResult(checked, None)
+
+
+def rekey(session: Session, key: bytes) -> VerifyResult | None:
+    """Re-key a chain written with plain SHA-256 (before schema 0002), once.
+
+    The old chain is verified as it was written first: a chain already broken is left
+    as it is and the problem returned (re-keying it would launder the tampering). None:
+    nothing to do (the chain is keyed already). The caller commits.
+    """
+    head = session.exec(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    if head is None or head.scheme == KEYED:
+        return None
+    result = _walk(session, None, None)
+    if not result.ok:
+        return result
+    prev_hash = GENESIS
+    for row in session.exec(select(AuditEvent).order_by(col(AuditEvent.seq))):
+        row.prev_hash = prev_hash
+        row.hash = compute_hash(prev_hash, row, key)
+        prev_hash = row.hash
+        session.add(row)
+    head.hash, head.scheme = prev_hash, KEYED
+    session.add(head)
+    return result
+
+
+def _subject(row: AuditEvent) -> str:
+    if row.task_id is not None:
+        return f"задача {row.task_id}"
+    if row.measure_id is not None:
+        return f"мероприятие {row.measure_id}"
+    return f"план {row.plan_id}"

@@ -1,9 +1,12 @@
 """Firing events on tasks: roles, requirements, four eyes, state change, audit.
 
-The rules live in ``workflows/measure.toml``; this module interprets them in a fixed
-order — event known → allowed from the current state → the actor holds a role the event
-names → requirements (a comment) → four eyes — and only then moves the row with the one
-shared ``transitions`` Machine and appends the audit row in the same transaction.
+The rules live in ``workflows/measure.toml``; they are checked in a fixed order — event
+known → allowed from the current state → the actor holds a role the event names →
+requirements (a comment) → four eyes. The first two are asked before the Machine is
+triggered (so the refusal can list the events that *are* allowed); the other three are
+the Machine's own ``conditions`` on each transition, run by ``transitions`` in that order
+and raising the refusal with its reason. Then the row has moved, and the audit row is
+appended in the same transaction.
 
 Refusals raise :class:`~engine.core.errors.TransitionRefused` with a Russian sentence: it is
 shown as-is on the page, in the CLI and in the API.
@@ -24,24 +27,35 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
+from transitions import EventData
 
 from engine.core.clock import Clock, local_date
 from engine.core.db import session_scope
 from engine.core.errors import Conflict, DatabaseError, NotFound, TransitionRefused
 from engine.core.models import AuditEvent, Person, Task, pk
+from engine.core.words import ROLE_NAMES, initials
 from engine.directory.people import acts_for, find_person
 from engine.lifecycle import audit
-from engine.lifecycle.workflow import EventDef, WorkflowDef, build_machine
+from engine.lifecycle.workflow import EventDef, Guard, WorkflowDef, build_machine
 
 log = logging.getLogger(__name__)
 
-_ROLE_NAMES = {
-    "responsible": "ответственный исполнитель",
-    "supervisor": "контролирующее лицо",
-    "head": "председатель комитета",
-    "admin": "администратор",
-}
+
+@dataclass
+class _Attempt:
+    """One firing, handed to the Machine's conditions (``trigger(row, attempt=...)``)."""
+
+    session: Session
+    task: Task
+    actor: Person
+    comment: str
+    principal_id: int | None = None  # set by the role guard: whom a deputy acts for
+
+
+def _attempt(data: EventData) -> _Attempt:
+    attempt: _Attempt = data.kwargs["attempt"]
+    return attempt
 
 
 @dataclass(frozen=True)
@@ -57,11 +71,14 @@ class Fired:
 class Lifecycle:
     """One workflow definition bound to its machine, a clock and the committee's zone."""
 
-    def __init__(self, definition: WorkflowDef, clock: Clock, zone: ZoneInfo) -> None:
+    def __init__(
+        self, definition: WorkflowDef, clock: Clock, zone: ZoneInfo, audit_key: bytes
+    ) -> None:
         self.definition = definition
-        self.machine = build_machine(definition)
+        self.machine = build_machine(definition, self._guards)
         self.clock = clock
         self.zone = zone
+        self.audit_key = audit_key
 
     # -- who holds which role -------------------------------------------------------------
 
@@ -101,42 +118,54 @@ class Lifecycle:
             )
         return event
 
-    def _check(
-        self, session: Session, task: Task, event: EventDef, actor: Person, comment: str
-    ) -> int | None:
-        held = self.roles_held(session, actor, task)
+    def _guards(self, event: EventDef) -> list[Guard]:
+        """The Machine's conditions for ``event``: role, then requirements, then four eyes."""
+        guards: list[Guard] = [lambda data: self._holds_role(_attempt(data), event)]
+        if "comment" in event.requires:
+            guards.append(lambda data: self._has_comment(_attempt(data), event))
+        if event.four_eyes:
+            guards.append(lambda data: self._four_eyes(_attempt(data), event))
+        return guards
+
+    def _holds_role(self, attempt: _Attempt, event: EventDef) -> bool:
+        task, actor = attempt.task, attempt.actor
+        held = self.roles_held(attempt.session, actor, task)
         matching = [role for role in event.roles if role in held]
         if not matching:
-            needed = " или ".join(_ROLE_NAMES[r] for r in event.roles)
+            needed = " или ".join(ROLE_NAMES[r] for r in event.roles)
             raise TransitionRefused(
                 f"{actor.name} ({actor.key}) не может выполнить «{event.label}» ({event.name}) "
                 f"по задаче {task.id}: это вправе {needed}."
             )
-        if "comment" in event.requires and not comment.strip():
+        attempt.principal_id = held[matching[0]]
+        return True
+
+    @staticmethod
+    def _has_comment(attempt: _Attempt, event: EventDef) -> bool:
+        if not attempt.comment.strip():
             raise TransitionRefused(
                 f"Для действия «{event.label}» ({event.name}) нужен комментарий: "
                 "текст отчёта или причина."
             )
-        if event.four_eyes:
-            self._four_eyes(session, task, actor, event)
-        return held[matching[0]]
+        return True
 
-    def _four_eyes(self, session: Session, task: Task, actor: Person, event: EventDef) -> None:
-        report = session.exec(
+    @staticmethod
+    def _four_eyes(attempt: _Attempt, event: EventDef) -> bool:
+        """Nobody decides on the state they (or the person they stood in for) brought about."""
+        task, actor = attempt.task, attempt.actor
+        brought = attempt.session.exec(
             select(AuditEvent)
-            .where(AuditEvent.task_id == task.id, AuditEvent.to_state == event.source[0])
+            .where(AuditEvent.task_id == task.id, AuditEvent.to_state == task.state)
             .order_by(col(AuditEvent.seq).desc())
             .limit(1)
         ).first()
-        if report is None:
-            return
-        authors = {report.actor_id, report.on_behalf_of_id}
-        if actor.id in authors:
+        if brought is not None and actor.id in {brought.actor_id, brought.on_behalf_of_id}:
             raise TransitionRefused(
                 f"Нельзя решать по собственному отчёту: отчёт по задаче {task.id} "
-                f"представлен при участии {actor.name} ({actor.key}). "
+                f"представлен с участием сотрудника: {initials(actor.name)} ({actor.key}). "
                 "Решение принимает другое контролирующее лицо."
             )
+        return True
 
     # -- firing ---------------------------------------------------------------------------
 
@@ -150,12 +179,24 @@ class Lifecycle:
         comment: str = "",
         evidence: Sequence[str] = (),
         expected_version: int | None = None,
+        also: Sequence[SQLModel] = (),
     ) -> Fired:
-        """Check and apply one event in one transaction; raise TransitionRefused if not."""
+        """Check and apply one event in one transaction; raise TransitionRefused if not.
+
+        ``also``: rows committed in the same transaction only if the event is applied
+        (e.g. the record that makes an emailed link single-use).
+        """
         try:
             with session_scope(engine) as session:
                 return self._fire(
-                    session, task_id, event_name, actor_ident, comment, evidence, expected_version
+                    session,
+                    task_id,
+                    event_name,
+                    actor_ident,
+                    comment,
+                    evidence,
+                    expected_version,
+                    also,
                 )
         except StaleDataError:
             raise Conflict(
@@ -168,7 +209,7 @@ class Lifecycle:
                 "действие не выполнено, повторите его."
             ) from None
         except OperationalError as exc:
-            raise DatabaseError(f"the database refused the change: {exc.orig}") from None
+            raise DatabaseError(f"база данных отказала в изменении: {exc.orig}") from None
 
     def _fire(
         self,
@@ -179,6 +220,7 @@ class Lifecycle:
         comment: str,
         evidence: Sequence[str],
         expected_version: int | None,
+        also: Sequence[SQLModel] = (),
     ) -> Fired:
         task = session.get(Task, task_id)
         if task is None:
@@ -190,14 +232,18 @@ class Lifecycle:
                 "её уже обработал другой пользователь. Обновите данные."
             )
         event = self._event(task, event_name)
-        principal_id = self._check(session, task, event, actor, comment)
         from_state = task.state
-        self.machine.events[event.name].trigger(task)
+        attempt = _Attempt(session, task, actor, comment)
+        if not self.machine.events[event.name].trigger(task, attempt=attempt):
+            raise RuntimeError(f"a guard of {event.name!r} returned False without a reason")
+        principal_id = attempt.principal_id
         now = self.clock.now()
         task.updated_at = now
         task.state_since = now
-        if event.requires and event.dest == "reported":
-            task.report = comment
+        if "comment" in event.requires and self.definition.meaning(event.dest) == (
+            "awaiting_decision"
+        ):
+            task.report = comment  # what the deciders will read
         session.add(task)
         session.flush()  # take the task's row lock before the audit chain's lock
         row = audit.append(
@@ -216,7 +262,9 @@ class Lifecycle:
                 prev_hash="",
                 hash="",
             ),
+            self.audit_key,
         )
+        session.add_all(also)
         session.commit()
         principal = session.get(Person, principal_id) if principal_id else None
         log.info(

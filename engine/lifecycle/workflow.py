@@ -8,23 +8,31 @@ transitions would add). Rows are moved with ``machine.events[name].trigger(row)`
 
 from __future__ import annotations
 
+import json
+import re
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
-from transitions import Machine
+from transitions import EventData, Machine
 
 from engine.core import tomlfile
 from engine.core.errors import WorkflowError
 
-#: Roles a definition may name; engine.lifecycle.fire decides who holds each for a task.
+#: Roles a definition may name; engine.lifecycle.fire decides who holds each for a row.
 ROLES = ("responsible", "supervisor", "head", "admin")
 #: What an event may require of the person firing it.
 REQUIREMENTS = ("comment",)
+#: What a state may mean to the engine (see workflows/measure.toml). The sweep, digests,
+#: lists and reports ask for meanings, so a second workflow needs no Python.
+Meaning = Literal["owing", "awaiting_decision", "done", "closed"]
+MEANINGS: tuple[Meaning, ...] = get_args(Meaning)
 
-_TOP_KEYS = {"workflow", "labels", "events"}
-_WORKFLOW_KEYS = {"name", "initial", "states", "owing"}
+_TOP_KEYS = {"workflow", "states", "events"}
+_WORKFLOW_KEYS = {"name", "initial"}
+_STATE_KEYS = {"label", "meaning"}
 _EVENT_KEYS = {"label", "source", "dest", "roles", "requires", "four_eyes"}
 
 
@@ -40,21 +48,58 @@ class EventDef:
 
 
 @dataclass(frozen=True)
+class StateDef:
+    name: str
+    label: str
+    meaning: Meaning
+
+
+@dataclass(frozen=True)
 class WorkflowDef:
     name: str
     path: Path
     initial: str
-    states: tuple[str, ...]
-    owing: tuple[str, ...]
-    labels: dict[str, str]
+    state_defs: dict[str, StateDef]
     events: dict[str, EventDef]
+
+    @property
+    def states(self) -> tuple[str, ...]:
+        return tuple(self.state_defs)
+
+    def meaning(self, state: str) -> Meaning:
+        return self.state_defs[state].meaning
+
+    def with_meaning(self, *meanings: Meaning) -> tuple[str, ...]:
+        """The states that mean any of ``meanings``, in file order."""
+        return tuple(s.name for s in self.state_defs.values() if s.meaning in meanings)
+
+    @property
+    def owing(self) -> tuple[str, ...]:
+        """States in which the responsible still owes work (overdue past the due date)."""
+        return self.with_meaning("owing")
+
+    @property
+    def awaiting(self) -> tuple[str, ...]:
+        """States waiting for somebody's decision (a report to verify)."""
+        return self.with_meaning("awaiting_decision")
+
+    @property
+    def done(self) -> tuple[str, ...]:
+        """States of work finished and accepted."""
+        return self.with_meaning("done")
+
+    @property
+    def open(self) -> tuple[str, ...]:
+        """States in which something is still expected of somebody."""
+        return self.with_meaning("owing", "awaiting_decision")
 
     def allowed_from(self, state: str) -> list[str]:
         """Events whose source includes ``state``, in file order."""
         return [e.name for e in self.events.values() if state in e.source]
 
     def label(self, state: str) -> str:
-        return self.labels.get(state, state)
+        found = self.state_defs.get(state)
+        return found.label if found else state
 
 
 def _str_list(value: Any, where: str) -> tuple[str, ...]:
@@ -72,6 +117,30 @@ def _unknown_keys(keys: set[str], allowed: set[str], where: str) -> None:
         )
 
 
+def _state_defs(data: dict[str, Any], path: Path, at: Any) -> dict[str, StateDef]:
+    raw = data.get("states")
+    if not isinstance(raw, dict) or not raw:
+        raise WorkflowError(
+            f"{path}: no [states.*] tables: declare every state with its label and meaning "
+            f"({', '.join(MEANINGS)})"
+        )
+    found: dict[str, StateDef] = {}
+    for name, spec in raw.items():
+        table = f"states.{name}"
+        if not isinstance(spec, dict):
+            raise WorkflowError(f"{at(table)}: expected a table with label and meaning")
+        _unknown_keys(set(spec), _STATE_KEYS, at(table))
+        meaning = spec.get("meaning")
+        if meaning not in MEANINGS:
+            where = at(table, "meaning") if "meaning" in spec else f"{at(table)}: meaning"
+            raise WorkflowError(f"{where}: expected one of {', '.join(MEANINGS)}, got {meaning!r}")
+        label = spec.get("label", name)
+        if not isinstance(label, str) or not label.strip():
+            raise WorkflowError(f"{at(table, 'label')}: expected a text")
+        found[name] = StateDef(name, label, meaning)
+    return found
+
+
 def load_workflow(path: Path) -> WorkflowDef:
     """Parse and validate one definition; every refusal names file, line and key."""
     data, text = tomlfile.load(path, WorkflowError)
@@ -79,35 +148,27 @@ def load_workflow(path: Path) -> WorkflowDef:
     def at(table: str, key: str | None = None) -> str:
         return tomlfile.where(path, text, table, key)
 
+    if "labels" in data or "owing" in data.get("workflow", {}):
+        raise WorkflowError(
+            f"{at('labels' if 'labels' in data else 'workflow')}: this is the old format; "
+            "declare each state as [states.NAME] with label and meaning (see the shipped "
+            "workflows/measure.toml)"
+        )
     _unknown_keys(set(data), _TOP_KEYS, at(""))
     head = data.get("workflow")
     if not isinstance(head, dict):
-        raise WorkflowError(f"{path}: missing table [workflow] with name, initial, states")
+        raise WorkflowError(f"{path}: missing table [workflow] with name and initial")
     _unknown_keys(set(head), _WORKFLOW_KEYS, at("workflow"))
     for key in sorted(_WORKFLOW_KEYS - set(head)):
         raise WorkflowError(f"{at('workflow')}: missing key {key!r}")
-    states = _str_list(head["states"], at("workflow", "states"))
-    if len(set(states)) != len(states):
-        raise WorkflowError(f"{at('workflow', 'states')}: a state is listed twice")
+    state_defs = _state_defs(data, path, at)
+    states = tuple(state_defs)
     initial = head["initial"]
     if initial not in states:
         raise WorkflowError(
             f"{at('workflow', 'initial')}: unknown state {initial!r}; "
             f"states are {', '.join(states)}"
         )
-    owing = _str_list(head["owing"], at("workflow", "owing"))
-    for state in owing:
-        if state not in states:
-            raise WorkflowError(
-                f"{at('workflow', 'owing')}: unknown state {state!r}; "
-                f"states are {', '.join(states)}"
-            )
-    labels = data.get("labels", {})
-    if not isinstance(labels, dict):
-        raise WorkflowError(f"{at('labels')}: expected a table of state = label")
-    for state, label in labels.items():
-        if state not in states or not isinstance(label, str):
-            raise WorkflowError(f"{at('labels', state)}: not a known state with a text label")
     raw_events = data.get("events")
     if not isinstance(raw_events, dict) or not raw_events:
         raise WorkflowError(f"{path}: no [events.*] tables: a workflow needs events")
@@ -148,7 +209,7 @@ def load_workflow(path: Path) -> WorkflowDef:
         if not isinstance(label, str):
             raise WorkflowError(f"{at(table, 'label')}: expected a text")
         events[name] = EventDef(name, label, source, spec["dest"], roles, requires, four_eyes)
-    definition = WorkflowDef(str(head["name"]), path, initial, states, owing, labels, events)
+    definition = WorkflowDef(str(head["name"]), path, initial, state_defs, events)
     _check_reachable(definition, at)
     return definition
 
@@ -165,19 +226,35 @@ def _check_reachable(definition: WorkflowDef, at: Any) -> None:
     for state in definition.states:
         if state not in seen:
             raise WorkflowError(
-                f"{at('workflow', 'states')}: state {state!r} cannot be reached from "
+                f"{at(f'states.{state}')}: state {state!r} cannot be reached from "
                 f"{definition.initial!r} by any event"
             )
 
 
-def build_machine(definition: WorkflowDef) -> Machine:
-    """The single Machine shared by every row of this workflow."""
+#: A guard: called by the Machine with the EventData of the attempt; it returns True or
+#: raises the refusal with its reason (a False from a condition would say nothing).
+Guard = Callable[[EventData], bool]
+
+
+def build_machine(
+    definition: WorkflowDef, guards: Callable[[EventDef], Sequence[Guard]] | None = None
+) -> Machine:
+    """The single Machine shared by every row of this workflow.
+
+    ``guards`` gives each event's conditions, run by the Machine in the order given
+    (engine.lifecycle.fire: role, requirements, four eyes).
+    """
     return Machine(
         model=None,
         states=list(definition.states),
         initial=definition.initial,
         transitions=[
-            {"trigger": e.name, "source": list(e.source), "dest": e.dest}
+            {
+                "trigger": e.name,
+                "source": list(e.source),
+                "dest": e.dest,
+                "conditions": list(guards(e)) if guards else [],
+            }
             for e in definition.events.values()
         ],
         auto_transitions=False,
@@ -186,27 +263,29 @@ def build_machine(definition: WorkflowDef) -> Machine:
 
 
 def mermaid(definition: WorkflowDef) -> str:
-    """The state diagram in Mermaid syntax, drawn by transitions' own diagram extension.
+    """The state diagram in Mermaid syntax, with the rule book's Russian labels.
 
-    A separate GraphMachine on a throw-away model: the shared machine has no model, and
-    ``GraphMachine(model=None).get_graph()`` fails (STACK-NOTES).
+    Written from the definition rather than by transitions' diagram extension, whose
+    output named states and events by their code names and carried a front matter that
+    was not YAML. The tests check this text with the real Mermaid parser (tests/mermaid).
     """
-    from transitions.extensions import GraphMachine
 
-    graph = GraphMachine(
-        model=_DiagramModel(),
-        states=list(definition.states),
-        initial=definition.initial,
-        transitions=[
-            {"trigger": e.name, "source": list(e.source), "dest": e.dest}
-            for e in definition.events.values()
-        ],
-        auto_transitions=False,
-        graph_engine="mermaid",
-        title=f"workflow {definition.name}",
-    )
-    return str(graph.get_graph().draw(None))
+    def text(value: str) -> str:
+        return " ".join(value.replace('"', "'").replace(";", ",").split())
+
+    ids = {
+        state: state if _MERMAID_ID.fullmatch(state) else f"s{n}"
+        for n, state in enumerate(definition.states)
+    }
+    title = json.dumps(f"Порядок работы с задачей ({definition.name})", ensure_ascii=False)
+    lines = ["---", f"title: {title}", "---", "stateDiagram-v2", "  direction LR"]
+    lines += [f'  state "{text(definition.label(s))}" as {ids[s]}' for s in definition.states]
+    lines.append(f"  [*] --> {ids[definition.initial]}")
+    for event in definition.events.values():
+        for source in event.source:
+            lines.append(f"  {ids[source]} --> {ids[event.dest]}: {text(event.label)}")
+    lines += [f"  {ids[s]} --> [*]" for s in definition.states if not definition.allowed_from(s)]
+    return "\n".join(lines) + "\n"
 
 
-class _DiagramModel:
-    """Stand-in model for the diagram machine."""
+_MERMAID_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")

@@ -44,10 +44,12 @@ def import_events(session: Session, path: Path) -> EventsSummary:
     for line, cell in table.rows:
         day = _date(cell["date"])
         if day is None:
-            table.problem(line, "date", f"expected YYYY-MM-DD or ДД.ММ.ГГГГ, got {cell['date']!r}")
+            table.problem(
+                line, "date", f"ожидается ГГГГ-ММ-ДД или ДД.ММ.ГГГГ, а не {cell['date']!r}"
+            )
             continue
         if not cell["kind"]:
-            table.problem(line, "kind", "empty; expected ВПР, НИКО, ГИА, ...")
+            table.problem(line, "kind", "пусто; ожидается ВПР, НИКО, ГИА, …")
             continue
         name = cell["name"] or f"{cell['kind']} {cell['subject']} {cell['grade']}".strip()
         wanted.add((cell["kind"].upper(), name, cell["subject"], cell["grade"], day))

@@ -28,6 +28,13 @@ from engine.plans.schedule import UNDATED_KEY, Occurrence, occurrence_key
 #: Pairing an undated occurrence with a dated one is the last resort.
 _FAR = 10**6
 
+#: Task.set_by_hand names → the columns a re-import or re-dating leaves alone.
+HAND_SET_FIELDS: dict[str, tuple[str, ...]] = {
+    "dates": ("start_date", "due_date"),
+    "responsible": ("responsible_id",),
+    "supervisor": ("supervisor_id",),
+}
+
 
 @dataclass(frozen=True)
 class DesiredTask:
@@ -192,6 +199,10 @@ def sync_tasks(
                 "start_date": start,
                 "due_date": due,
             }
+            if task is not None:  # what a clerk set by hand stays as they set it
+                for kept in task.set_by_hand:
+                    for name in HAND_SET_FIELDS.get(kept, ()):
+                        fields.pop(name, None)
             identity: dict[str, object] = {
                 "occurrence": desired.occurrence,
                 "occurrence_key": desired.key,

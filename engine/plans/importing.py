@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 
 from engine.core.models import Measure, Person, Plan, Section, Task, pk
 from engine.core.workcalendar import WorkCalendar
-from engine.plans.expand import DesiredTask, TaskChanges, desired_tasks, sync_tasks, wanted_tasks
+from engine.plans.expand import DesiredTask, TaskChanges, desired_tasks, sync_tasks
 from engine.plans.readers.document import SourceDocument, SourceRow
 from engine.plans.resolve import Directory, normalise, resolve
 from engine.plans.schedule import (
@@ -84,6 +84,7 @@ class MeasureReview:
     problems: list[str]
     spec: dict[str, Any] = field(default_factory=dict)  # the stored form of the schedule
     unresolved: list[str] = field(default_factory=list)  # responsible entries not found
+    override: str = ""  # the deadline phrase a clerk gave instead of the document's
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +93,7 @@ class MeasureReview:
             "section": self.section,
             "location": self.row.location,
             "deadline_phrase": self.row.deadline,
+            "deadline_override": self.override or None,
             "schedule": self.schedule,
             "responsible_text": self.row.responsible,
             "responsible": self.responsible,
@@ -259,8 +261,8 @@ def _find_existing(
     return session.exec(query.order_by(col(Plan.id))).first(), False
 
 
-def _match(stored: Sequence[Measure], incoming: Sequence[MeasureReview]) -> dict[str, Measure]:
-    """Incoming measure key → the stored measure it continues.
+def _match(stored: Sequence[Measure], incoming: Sequence[tuple[str, str]]) -> dict[str, Measure]:
+    """Incoming measure key → the stored measure it continues (``incoming``: key, title).
 
     First by section and wording (a measure renumbered because one was inserted above
     keeps its tasks), then by section and number (a measure whose wording was corrected).
@@ -274,15 +276,32 @@ def _match(stored: Sequence[Measure], incoming: Sequence[MeasureReview]) -> dict
     keys = {m.key: m for m in stored}
     matched: dict[str, Measure] = {}
     for pass_ in ("text", "key"):
-        for m in incoming:
-            if m.key in matched:
+        for key, title in incoming:
+            if key in matched:
                 continue
-            candidate = (
-                texts.get(by_text(m.key, m.row.title)) if pass_ == "text" else (keys.get(m.key))
-            )
+            candidate = texts.get(by_text(key, title)) if pass_ == "text" else keys.get(key)
             if candidate is not None and candidate.id in free:
-                matched[m.key] = free.pop(candidate.id)
+                matched[key] = free.pop(candidate.id)
     return matched
+
+
+def _incoming(measures: Sequence[MeasureReview]) -> list[tuple[str, str]]:
+    return [(m.key, m.row.title) for m in measures]
+
+
+def _overrides(
+    session: Session, plan: Plan | None, incoming: Sequence[tuple[str, str]]
+) -> dict[str, str]:
+    """Incoming measure key → the deadline phrase a clerk gave its stored measure.
+
+    The clerk's phrase (``measures measure set --schedule``) stays in force when the
+    document is imported again: its schedule is the one reviewed, stored and expanded.
+    """
+    if plan is None:
+        return {}
+    stored = list(session.exec(select(Measure).where(Measure.plan_id == plan.id)))
+    matched = _match(stored, incoming)
+    return {key: m.deadline_override for key, m in matched.items() if m.deadline_override}
 
 
 def review(
@@ -320,11 +339,17 @@ def review(
                 f"Контролирующее лицо «{doc.controller_text}» не найдено в справочнике."
             )
     controller_id = None if controller is None else pk(controller)
-    measures: list[MeasureReview] = []
     taken: set[str] = set()
-    for row in doc.rows:
-        section = doc.sections[row.section].title if row.section is not None else ""
-        schedule = parse_deadline(row.deadline, period)
+    titles = [doc.sections[r.section].title if r.section is not None else "" for r in doc.rows]
+    keys = [_measure_key(t, r.number, taken) for t, r in zip(titles, doc.rows, strict=True)]
+    existing, unchanged = _find_existing(session, doc, sha, period)
+    overrides = _overrides(
+        session, existing, [(k, r.title) for k, r in zip(keys, doc.rows, strict=True)]
+    )
+    measures: list[MeasureReview] = []
+    for row, section, key in zip(doc.rows, titles, keys, strict=True):
+        override = overrides.get(key, "")
+        schedule = parse_deadline(override or row.deadline, period)
         dated = occurrences(schedule, period, calendar, events, continuous_cadence)
         own: list[str] = schedule_problems(schedule, dated)
         who = resolve(row.responsible, directory, doc.abbreviations, _headings(doc, row.section))
@@ -351,7 +376,7 @@ def review(
         co = [pk(p) for p in who.persons[(0 if who.fan_out else 1) :]]
         measures.append(
             MeasureReview(
-                key=_measure_key(section, row.number, taken),
+                key=key,
                 row=row,
                 section=section,
                 schedule=schedule_json(schedule, dated),
@@ -362,9 +387,9 @@ def review(
                 problems=own,
                 spec=schedule_to_json(schedule),
                 unresolved=list(who.unresolved),
+                override=override,
             )
         )
-    existing, unchanged = _find_existing(session, doc, sha, period)
     result = Review(
         doc,
         sha,
@@ -385,7 +410,7 @@ def review(
 
 def _diff(session: Session, plan: Plan, measures: Sequence[MeasureReview]) -> dict[str, list[str]]:
     stored = list(session.exec(select(Measure).where(Measure.plan_id == plan.id)))
-    matched = _match(stored, measures)
+    matched = _match(stored, _incoming(measures))
     diff: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
     for m in measures:
         old = matched.get(m.key)
@@ -429,7 +454,9 @@ def _read_differently(stored: Measure, incoming: MeasureReview) -> bool:
     A schedule stored by this grammar is compared as a schedule; an older one (or one
     stored before schedules were kept) by the dates it showed.
     """
-    if stored.deadline_phrase != incoming.row.deadline:
+    if (stored.deadline_override or stored.deadline_phrase) != (
+        incoming.override or incoming.row.deadline
+    ):
         return False
     if stored.schedule_version == GRAMMAR_VERSION:
         try:
@@ -490,7 +517,7 @@ def commit(session: Session, result: Review, initial_state: str, now: datetime) 
     session.flush()
     sections = _sync_sections(session, plan, doc)
     stored = list(session.exec(select(Measure).where(Measure.plan_id == plan.id)))
-    matched = _match(stored, result.measures)
+    matched = _match(stored, _incoming(result.measures))
     kept_ids = {m.id for m in matched.values()}
     changes = TaskChanges()
     for position, reviewed in enumerate(result.measures, start=1):
@@ -546,76 +573,3 @@ def _drop_unused_sections(session: Session, plan: Plan, used: set[int]) -> None:
     for section in session.exec(select(Section).where(Section.plan_id == plan.id)):
         if section.id not in used and section.id not in referenced:
             session.delete(section)
-
-
-def stored_schedule(
-    session: Session, measure: Measure, period: tuple[date, date]
-) -> Schedule | None:
-    """The schedule the measure's tasks were made from, to expand them again.
-
-    A schedule stored by another grammar version (or before schedules were kept) is
-    read again only if the new reading agrees with what was stored on everything the
-    stored form shows; otherwise None, and the measure gets a problem asking for the
-    plan to be imported again — where the new reading is a reviewed line of the diff.
-    """
-    if measure.schedule_version == GRAMMAR_VERSION:
-        try:
-            return schedule_from_json(measure.schedule_spec)
-        except StoredScheduleError:
-            logger.warning("measure %s: stored schedule unreadable", measure.id)
-    schedule = parse_deadline(measure.deadline_phrase, period)
-    shown = measure.schedule
-    event = shown.get("event") or {}
-    agrees = shown.get("kind") == schedule.kind and (
-        schedule.event is None
-        or (
-            event.get("offset_working_days") == schedule.event.offset_working_days
-            and event.get("offset_calendar_days", 0) == schedule.event.offset_calendar_days
-            and event.get("kinds", list(schedule.event.kinds)) == list(schedule.event.kinds)
-        )
-    )
-    if agrees:
-        measure.schedule_spec = schedule_to_json(schedule)
-        measure.schedule_version = GRAMMAR_VERSION
-        return schedule
-    note = (
-        "Срок сохранён прежней версией программы и теперь читается иначе: задачи не "
-        "перенесены; загрузите план ещё раз и проверьте изменения в обзоре."
-    )
-    if note not in measure.problems:
-        measure.problems = [*measure.problems, note]
-        session.add(measure)
-    return None
-
-
-def reexpand_events(
-    session: Session,
-    calendar: WorkCalendar,
-    events: Sequence[EventDate],
-    continuous_cadence: Cadence,
-    initial_state: str,
-    now: datetime,
-) -> TaskChanges:
-    """After the assessment calendar changed: re-date every event-bound measure's tasks.
-
-    The measure's stored schedule is expanded again, never its phrase re-parsed: a
-    grammar change must not move live tasks without a review.
-    """
-    changes = TaskChanges()
-    for measure, plan in session.exec(
-        select(Measure, Plan).join(Plan, col(Plan.id) == Measure.plan_id)
-    ):
-        if measure.schedule.get("kind") != "event":
-            continue
-        period = (plan.period_start, plan.period_end)
-        schedule = stored_schedule(session, measure, period)
-        if schedule is None:
-            continue
-        dated = occurrences(schedule, period, calendar, events, continuous_cadence)
-        existing = list(session.exec(select(Task).where(Task.measure_id == measure.id)))
-        targets = sorted({(t.school_id, t.responsible_id) for t in existing}, key=str)
-        wanted = wanted_tasks(dated, targets, measure.supervisor_id)
-        changes.add(sync_tasks(session, measure, wanted, initial_state, now))
-        measure.schedule = schedule_json(schedule, dated)
-        session.add(measure)
-    return changes

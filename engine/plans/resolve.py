@@ -219,6 +219,7 @@ class Directory:
 
 
 def same_surname(stored: str, written: str) -> bool:
+    """Surnames compared by stem (any grammatical case): equal but for the last two letters."""
     if stored == written:
         return True
     stem = min(len(stored), len(written)) - 2

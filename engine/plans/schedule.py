@@ -36,13 +36,15 @@ Decisions, so that staff and code mean the same thing:
   after the event (time to get and discuss results); "до/перед …" is
   :data:`BEFORE_EVENT_WORKING_DAYS`; "в соответствии с графиком проведения …" is the
   event day itself (the next working day if the event falls on a day off). "за 2 дня до"
-  counts calendar days, "рабочих дня" working days. Several events of one day (ВПР in
-  several subjects) make one occurrence.
+  counts calendar days from the event's own date (even a day off), "рабочих дня" working
+  days. Several events of one day (ВПР in several subjects) make one occurrence.
 * **Due dates on days off**: dates written in the plan (once/window/multiple) are kept as
-  written — the plan is a legal document, and reminders and escalation run on working days
-  anyway. Dates the code computes (recurring unit ends, continuous progress reports,
-  calendar-day event offsets) move to the previous working day, so that nobody is late
-  because of a weekend and the report is asked for on a day someone reads mail.
+  written — the plan is a legal document; their *effective* deadline (what letters,
+  digests and lists show) is the last working day before (``Occurrence.effective``,
+  WorkCalendar.effective_deadline). Dates the code computes (recurring unit ends,
+  continuous progress reports, calendar-day event offsets) move to the previous working
+  day, so that nobody is late because of a weekend and the report is asked for on a day
+  someone reads mail.
 * **Recurring** occurrences are the calendar units (weeks Mon–Sun, months, quarters,
   half-years and years as above, school terms) whose last day falls inside the period —
   "ежеквартально" over a school year is the four quarter ends 30 Sep, 31 Dec, 31 Mar,
@@ -162,6 +164,9 @@ class Occurrence:
     start: date | None
     due: date
     key: str = field(default="", compare=False)
+    # The working day the due date really falls on (WorkCalendar.effective_deadline);
+    # set by occurrences(), not part of an occurrence's identity.
+    effective: date | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -1434,6 +1439,19 @@ def occurrences(
     continuous_cadence: Cadence = "quarterly",
 ) -> list[Occurrence]:
     """The concrete dated occurrences of a schedule in the plan's period (see module doc)."""
+    return [
+        replace(o, effective=calendar.effective_deadline(o.due))
+        for o in _occurrences(schedule, period, calendar, events, continuous_cadence)
+    ]
+
+
+def _occurrences(
+    schedule: Schedule,
+    period: tuple[date, date],
+    calendar: WorkCalendar,
+    events: Sequence[EventDate],
+    continuous_cadence: Cadence,
+) -> list[Occurrence]:
     if schedule.kind in ("once", "window", "multiple"):
         return [_written(w) for w in schedule.windows]
     if schedule.kind == "continuous" or (schedule.kind == "recurring" and schedule.cadence):
@@ -1538,9 +1556,12 @@ def _event_occurrences(
         if event.date in days:
             continue  # several subjects on one day: one occurrence
         days.add(event.date)
-        due = calendar.add_working_days(event.date, binding.offset_working_days)
         if binding.offset_calendar_days:
-            due = calendar.on_or_before(due + timedelta(days=binding.offset_calendar_days))
+            # Calendar days count from the event's own date, even when that is a day off
+            # ("за 2 дня до" a Saturday event is the Thursday), then back to a working day.
+            due = calendar.on_or_before(event.date + timedelta(days=binding.offset_calendar_days))
+        else:
+            due = calendar.add_working_days(event.date, binding.offset_working_days)
         after = binding.offset_working_days >= 0 and binding.offset_calendar_days >= 0
         start = event.date if after else None
         result.append(Occurrence(start, due, occurrence_key("event", event.date)))
@@ -1557,10 +1578,11 @@ def schedule_problems(schedule: Schedule, found: Sequence[Occurrence]) -> list[s
     if found or schedule.kind in ("on_demand", "unscheduled"):
         return problems
     if schedule.kind == "event":
-        which = ", ".join(schedule.event.kinds) if schedule.event and schedule.event.kinds else ""
+        kinds = ", ".join(schedule.event.kinds) if schedule.event else ""
         problems.append(
-            f"В календаре оценочных процедур нет{f' событий {which}' if which else ' событий'}"
-            " в периоде плана: у задачи нет срока (загрузите календарь: measures events import)."
+            f"В календаре оценочных процедур нет событий ({kinds or 'оценочных процедур'}) в "
+            "периоде плана: задача создана без даты и не будет напоминаться, пока календарь "
+            "не загружен (measures events import)."
         )
     else:
         problems.append(
@@ -1586,7 +1608,15 @@ def schedule_json(schedule: Schedule, occurrences: Sequence[Occurrence]) -> dict
             }
         ),
         "occurrences": [
-            {"start": None if o.start is None else o.start.isoformat(), "due": o.due.isoformat()}
+            {
+                "start": None if o.start is None else o.start.isoformat(),
+                "due": o.due.isoformat(),
+                **(
+                    {"effective_due": o.effective.isoformat()}
+                    if o.effective is not None and o.effective != o.due
+                    else {}
+                ),
+            }
             for o in occurrences
         ],
         "problems": schedule_problems(schedule, occurrences),

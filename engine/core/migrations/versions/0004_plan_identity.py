@@ -1,7 +1,7 @@
 """plan identity: tasks keyed by what anchors them; the parsed schedule stored
 
-Revision ID: 0002_plan_identity
-Revises: 0001
+Revision ID: 0004_plan_identity
+Revises: 0003_clerk
 Create Date: 2026-11-27
 
 Tasks were matched to occurrences by their ordinal, so an earlier date moved states
@@ -15,7 +15,7 @@ expansion pairs with the new occurrence of the nearest due date, i.e. the same d
 ``measure.schedule_spec``/``schedule_version`` keep the parsed schedule itself. Rows
 from before get version 0 and an empty spec: they are expanded again only where a new
 reading agrees with what they show, else their plan asks to be imported again
-(engine.plans.importing.stored_schedule).
+(engine.plans.redate.stored_schedule).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_plan_identity"
-down_revision = "0001"
+revision = "0004_plan_identity"
+down_revision = "0003_clerk"
 branch_labels = None
 depends_on = None
 

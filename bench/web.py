@@ -1,0 +1,228 @@
+"""p50/p95 of the busiest pages with 20 concurrent clients on a region-sized database.
+
+    .venv/bin/python bench/web.py [--schools 1000] [--clients 20] [--requests 25]
+
+A SQLite file is generated in a temporary folder: 1,000 schools (each with its head), a
+plan whose 24 measures fan out to every school (24,000 tasks, states mixed as in the
+middle of a school year, with their audit rows), then the real web server (uvicorn on
+loopback, the same handlers as `measures run`) is hammered by ``--clients`` concurrent
+clients, each signed in with a session cookie:
+
+* На исполнение (``/tasks``) as school heads (24 tasks each);
+* На контроле (``/control``) as the plan's controller (every report waiting);
+* План (``/plans/1``) — the dashboard with its progress counts and chart.
+
+Prints a Markdown table for bench/RESULTS.md. Requests stay on 127.0.0.1 and stop after
+``--requests`` per client per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
+
+from engine.app import App  # noqa: E402
+from engine.app.access import new_session  # noqa: E402
+from engine.core.clock import FixedClock  # noqa: E402
+from engine.core.db import session_scope, upgrade  # noqa: E402
+from engine.core.models import AuditEvent, Measure, Person, Plan, School, Task, pk  # noqa: E402
+from engine.core.settings import load_config  # noqa: E402
+from engine.lifecycle import audit  # noqa: E402
+from engine.web import web_server  # noqa: E402
+
+NOW = datetime(2027, 2, 10, 7, 0, tzinfo=UTC)
+CREATED = datetime(2026, 8, 31, 6, 0, tzinfo=UTC)
+MEASURES = 24
+
+
+def generate(app: App, schools: int) -> None:
+    """The region: schools, heads, one plan fanned out, states and audit rows."""
+    rng = random.Random(2027)
+    engine = app.engine
+    upgrade(engine)
+    with session_scope(engine) as session:
+        controller = Person(key="controller", name="Петрова Анна Сергеевна", email="c@example.org")
+        admin = Person(key="admin", name="Админов", email="a@example.org", roles=["admin"])
+        session.add_all([controller, admin])
+        session.flush()
+        session.execute(
+            insert(Person),
+            [
+                {
+                    "key": f"head{n}",
+                    "name": f"Директор школы {n}",
+                    "position": "Директор",
+                    "organisation": f"Школа {n}",
+                    "email": f"head{n}@example.org",
+                    "roles": [],
+                    "aliases": [],
+                    "active": True,
+                }
+                for n in range(schools)
+            ],
+        )
+        heads = {p.key: pk(p) for p in session.query(Person).filter(Person.key.like("head%"))}  # type: ignore[attr-defined]
+        session.execute(
+            insert(School),
+            [
+                {
+                    "key": f"s{n}",
+                    "name": f"МБОУ «Средняя школа № {n}»",
+                    "short_name": f"СШ № {n}",
+                    "email": "",
+                    "head_id": heads[f"head{n}"],
+                    "aliases": [],
+                }
+                for n in range(schools)
+            ],
+        )
+        school_ids = [pk(s) for s in session.query(School).order_by(School.id)]  # type: ignore[arg-type]
+        plan = Plan(
+            title="План мероприятий по обеспечению объективности",
+            period_start=date(2026, 9, 1),
+            period_end=date(2027, 8, 31),
+            controller_id=pk(controller),
+            created_at=CREATED,
+        )
+        session.add(plan)
+        session.flush()
+        measures = []
+        for n in range(MEASURES):
+            measure = Measure(
+                plan_id=pk(plan),
+                position=n,
+                number=str(n + 1),
+                title=f"Мероприятие {n + 1}",
+                schedule={"kind": "once"},
+            )
+            session.add(measure)
+            measures.append(measure)
+        session.flush()
+        rows = []
+        for n, measure in enumerate(measures):
+            due = date(2026, 10, 1) + timedelta(days=10 * n)
+            for school, head in zip(school_ids, heads.values(), strict=False):
+                done = due < date(2027, 2, 10)
+                state = (
+                    rng.choice(["verified", "verified", "reported", "in_progress"])
+                    if done
+                    else rng.choice(["planned", "in_progress"])
+                )
+                rows.append(
+                    {
+                        "measure_id": pk(measure),
+                        "occurrence": 1,
+                        "school_id": school,
+                        "responsible_id": head,
+                        "supervisor_id": pk(controller),
+                        "due_date": due,
+                        "state": state,
+                        "version": 1,
+                        "report": "Отчёт" if state in ("reported", "verified") else "",
+                        "created_at": CREATED,
+                        "updated_at": CREATED,
+                        "state_since": CREATED,
+                    }
+                )
+        session.execute(insert(Task), rows)
+        session.commit()
+        key = app.audit_key
+        for task in session.query(Task).filter(Task.state == "verified"):  # type: ignore[arg-type]
+            audit.append(
+                session,
+                AuditEvent(
+                    task_id=pk(task),
+                    event="verify",
+                    from_state="reported",
+                    to_state="verified",
+                    actor_id=pk(controller),
+                    at=CREATED + timedelta(days=rng.randint(30, 160)),
+                    seq=0,
+                    prev_hash="",
+                    hash="",
+                ),
+                key,
+            )
+        session.commit()
+
+
+async def hammer(base: str, cookies: list[str], path_for: list[str], requests: int) -> list[float]:
+    timings: list[float] = []
+
+    async def client(cookie: str, path: str) -> None:
+        async with httpx.AsyncClient(
+            base_url=base, cookies={"measures_session": cookie}, timeout=60
+        ) as http:
+            await http.get(path)  # warm-up: the connection, the pool, compiled templates
+            for _ in range(requests):
+                started = time.perf_counter()
+                response = await http.get(path)
+                timings.append(time.perf_counter() - started)
+                assert response.status_code == 200, (path, response.status_code)
+
+    await asyncio.gather(*(client(c, p) for c, p in zip(cookies, path_for, strict=True)))
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--schools", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=25)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="measures-bench-web-"))
+    port = 18000 + random.randint(0, 999)
+    (folder / "config.toml").write_text(
+        f'data_dir = "data"\n[web]\nport = {port}\nsession_hours = 720\n', encoding="utf-8"
+    )
+    app = App(load_config(folder / "config.toml"), FixedClock(NOW))
+    started = time.perf_counter()
+    generate(app, args.schools)
+    with session_scope(app.engine) as session:
+        tasks = session.query(Task).count()
+        people = {p.key: p for p in session.query(Person)}
+    took = time.perf_counter() - started
+    print(f"generated {tasks} tasks for {args.schools} schools in {took:.1f} s")
+    server = web_server(app, "127.0.0.1", port)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    base = f"http://127.0.0.1:{port}"
+    rows = []
+    for label, path, who in (
+        ("На исполнение", "/tasks", [f"head{n}" for n in range(args.clients)]),
+        ("На контроле", "/control", ["controller"] * args.clients),
+        ("План", "/plans/1", ["controller"] * args.clients),
+    ):
+        cookies = [new_session(app, people[key])[0] for key in who]
+        timings = asyncio.run(hammer(base, cookies, [path] * args.clients, args.requests))
+        timings.sort()
+        p50 = statistics.median(timings) * 1000
+        p95 = timings[int(len(timings) * 0.95) - 1] * 1000
+        rows.append((label, path, len(timings), p50, p95))
+    server.should_exit = True
+    thread.join(timeout=30)
+    print(f"\n{args.clients} concurrent clients, {args.requests} requests each, {tasks} tasks\n")
+    print("| page | path | requests | p50, ms | p95, ms |")
+    print("|---|---|---:|---:|---:|")
+    for label, path, count, p50, p95 in rows:
+        print(f"| {label} | `{path}` | {count} | {p50:.0f} | {p95:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,216 @@
+"""Door 3: the web pages and the JSON API, over the same application layer (engine.app).
+
+FastAPI (for the OpenAPI schema of ``/api/``) with server-rendered Jinja2 pages that
+work without JavaScript. Handlers are plain ``def`` functions: FastAPI runs them in its
+thread pool, so the database work never blocks the event loop the daemon shares.
+
+One handler renders every error: a Russian HTML page for the pages, a JSON body for the
+API (STYLE: "HTTP errors are exceptions with a status").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from engine.app import App
+from engine.app.access import LinkRefused, new_session, visitor
+from engine.core.errors import Conflict, InputError, MeasuresError, NotFound, TransitionRefused
+from engine.web.render import page
+from engine.web.security import COOKIE, HEADERS, RATE_LIMITED_PREFIXES, RateLimiter, cookie_options
+
+log = logging.getLogger(__name__)
+
+
+class SignInNeeded(Exception):
+    """The page needs a signed-in person."""
+
+
+class Forbidden(Exception):
+    """Signed in, but the section needs a role this person does not hold."""
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or request.url.path == "/openapi.json"
+
+
+def create_app(app: App) -> FastAPI:
+    """The ASGI application for one assembled App (pages, API, static files)."""
+    from engine.web import api, pages
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(app.ready_engine)
+        yield
+
+    web = FastAPI(
+        title="measures API",
+        version="1",
+        description="Задачи планов мероприятий: списки, действия, история, запросы на "
+        "перенос срока. Авторизация: `Authorization: Bearer <token>` (`measures web token`).",
+        docs_url=None,  # the Swagger page loads scripts from elsewhere; the CSP forbids it
+        redoc_url=None,
+        openapi_url="/openapi.json",
+        lifespan=lifespan,
+    )
+    web.state.app = app
+    web.state.limiter = RateLimiter(app.config.settings.web.rate_limit)
+    web.include_router(pages.router)
+    web.include_router(api.router)
+    web.mount("/static", StaticFiles(packages=[("engine.web", "static")]), name="static")
+
+    @web.middleware("http")
+    async def session_and_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        path = request.url.path
+        if path.startswith(RATE_LIMITED_PREFIXES):
+            client = request.client.host if request.client else "?"
+            if not web.state.limiter.allow(client, path.split("/")[1]):
+                response: Response = page(
+                    request,
+                    "error.html",
+                    {
+                        "title": "Слишком много запросов",
+                        "message": "Слишком много попыток за минуту. Подождите минуту и "
+                        "попробуйте снова.",
+                    },
+                    status=429,
+                )
+                response.headers["Retry-After"] = "60"
+                _secure(response)
+                return response
+        cookie = request.cookies.get(COOKIE)
+        current = await anyio.to_thread.run_sync(visitor, app, cookie)
+        if current is None and not _is_api(request):
+            fresh, current = new_session(app, None)
+            request.state.new_cookie = fresh
+        request.state.visitor = current
+        response = await call_next(request)
+        fresh = str(getattr(request.state, "new_cookie", "") or "")
+        if fresh:
+            response.set_cookie(COOKIE, fresh, **cookie_options(app))  # type: ignore[arg-type]
+        if getattr(request.state, "drop_cookie", False):
+            response.delete_cookie(COOKIE, path="/")
+        _secure(response)
+        return response
+
+    def _error(request: Request, status: int, title: str, message: str) -> Response:
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=status)
+        return page(request, "error.html", {"title": title, "message": message}, status=status)
+
+    @web.exception_handler(SignInNeeded)
+    async def sign_in_needed(request: Request, _: Exception) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": "Нужна авторизация: Authorization: Bearer <token>."},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = request.url.path
+        return RedirectResponse(f"/signin?next={target}", status_code=303)
+
+    @web.exception_handler(Forbidden)
+    async def forbidden(request: Request, _: Exception) -> Response:
+        return _error(request, 403, "Недостаточно прав", "Этот раздел Вам недоступен.")
+
+    @web.exception_handler(NotFound)
+    async def not_found(request: Request, _: Exception) -> Response:
+        return _error(
+            request,
+            404,
+            "Не найдено",
+            "Такой страницы нет, или она Вам недоступна.",
+        )
+
+    @web.exception_handler(LinkRefused)
+    async def link_refused(request: Request, exc: Exception) -> Response:
+        status = 400 if getattr(exc, "why", "") == "forged" else 410
+        if _is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+        return page(request, "link_refused.html", {"message": str(exc)}, status=status)
+
+    @web.exception_handler(TransitionRefused)
+    async def refused(request: Request, exc: Exception) -> Response:
+        status = 409 if isinstance(exc, Conflict) else 422
+        return _error(request, status, "Действие не выполнено", str(exc))
+
+    @web.exception_handler(InputError)
+    async def bad_input(request: Request, exc: Exception) -> Response:
+        return _error(request, 422, "Ошибка во входных данных", str(exc))
+
+    @web.exception_handler(MeasuresError)
+    async def measures_error(request: Request, exc: Exception) -> Response:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return _error(request, 422, "Действие не выполнено", str(exc))
+
+    @web.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            errors: Any = exc.errors() if isinstance(exc, RequestValidationError) else []
+            return JSONResponse(
+                {"detail": "Неверный запрос.", "errors": _plain(errors)}, status_code=422
+            )
+        return _error(request, 422, "Неверный запрос", "Форма заполнена неверно: проверьте поля.")
+
+    @web.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        titles = {404: "Не найдено", 405: "Метод не поддерживается", 403: "Запрещено"}
+        detail = str(getattr(exc, "detail", "")) or titles.get(status, "Ошибка")
+        if status == 404:
+            detail = "Такой страницы нет, или она Вам недоступна."
+        return _error(request, status, titles.get(status, "Ошибка"), detail)
+
+    return web
+
+
+def _plain(errors: Any) -> Any:
+    """Validation errors as JSON-safe values (they may hold bytes or exceptions)."""
+    if isinstance(errors, dict):
+        return {str(k): _plain(v) for k, v in errors.items()}
+    if isinstance(errors, list | tuple):
+        return [_plain(v) for v in errors]
+    if isinstance(errors, str | int | float | bool) or errors is None:
+        return errors
+    return str(errors)
+
+
+def _secure(response: Response) -> None:
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+
+
+def web_server(app: App, host: str | None = None, port: int | None = None) -> Any:
+    """A uvicorn Server for the web door that leaves signal handling to its owner (the
+    daemon's loop, or ``measures web``), so one SIGTERM stops everything in order."""
+    import contextlib
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    settings = app.config.settings.web
+    config = uvicorn.Config(
+        create_app(app),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+    )
+    return Server(config)
