@@ -17,13 +17,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import delete  # noqa: E402
+from sqlalchemy import delete, insert  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
 from engine.app import App  # noqa: E402
 from engine.core.clock import FixedClock  # noqa: E402
 from engine.core.db import make_engine, session_scope  # noqa: E402
-from engine.core.models import EscalationStep, OutboxMessage, Task, pk  # noqa: E402
+from engine.core.models import (  # noqa: E402
+    EscalationStep,
+    OutboxMessage,
+    School,
+    SchoolCase,
+    Task,
+    pk,
+)
 from engine.core.settings import load_config  # noqa: E402
 from engine.escalation.sweep import sweep  # noqa: E402
 from engine.plans.readers.by_suffix import read_document  # noqa: E402
@@ -105,6 +112,34 @@ def bench_tasks(tasks: int) -> list[str]:
     ]
 
 
+def bench_cases(finished: int, waiting: int) -> str:
+    """The periodic case check with ``finished`` cases done with and ``waiting`` cases
+    whose help is under way (nothing to move): it should cost what waits, not all."""
+    with tempfile.TemporaryDirectory() as folder:
+        app = app_on(Path(folder), 1)
+        now = datetime(2026, 12, 15, 6, tzinfo=UTC)
+        with session_scope(app.engine) as session:
+            session.execute(
+                insert(School),
+                [{"key": f"s{n}", "name": f"Школа {n}", "short_name": "", "email": "",
+                  "aliases": []} for n in range(finished + waiting)],
+            )  # fmt: skip
+            states = ["resolved"] * finished + ["help_in_progress"] * waiting
+            session.execute(
+                insert(SchoolCase),
+                [{"school_id": n + 1, "kind": "non_objective", "year": 2026, "state": state,
+                  "state_since": now, "version": 1, "created_at": now, "updated_at": now}
+                 for n, state in enumerate(states)],
+            )  # fmt: skip
+            session.commit()
+        took = median_seconds(lambda: app.cases.check(app.engine))
+        app.engine.dispose()
+    return (
+        f"| case check, {finished} finished + {waiting} waiting cases, nothing to move | "
+        f"{took * 1000:.0f} ms |"
+    )
+
+
 def main() -> None:
     lines = []
     per_phrase = median_seconds(lambda: [parse_deadline(p, PERIOD) for p in PHRASES])
@@ -125,6 +160,8 @@ def main() -> None:
         lines.append(f"| read {pdf.name} ({pages} pages) | {read * 1000:.0f} ms |")
     for tasks in (200, 1000):
         lines.extend(bench_tasks(tasks))
+    for finished in (100, 5000):
+        lines.append(bench_cases(finished, 100))
     print("| what | median |\n|---|---|")
     print("\n".join(lines))
 

@@ -2,7 +2,7 @@
 
 APScheduler 3.11 (the stable line; 4.x is alpha) with an ``AsyncIOScheduler`` holding a
 few fixed jobs calling the application layer (engine.app.operations) — the sweep, the
-daily digest and weekly summary, and the outbox delivery. The
+daily digest and weekly summary, the school cases' check, and the outbox delivery. The
 database is the source of truth: no job per deadline, nothing held only in memory, so a
 start after any downtime simply finds what became due meanwhile. Jobs are kept in
 memory (3.x job stores must not be shared between processes), ``coalesce`` folds missed
@@ -38,6 +38,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from engine.app import App
 from engine.app.operations import (
     calendar_moved,
+    check_school_cases,
     daemon_seen,
     queue_digests,
     register_daemon,
@@ -92,6 +93,9 @@ class Daemon:
 
     async def _digests(self) -> None:
         await asyncio.to_thread(queue_digests, self.app)
+
+    async def _cases(self) -> None:
+        await asyncio.to_thread(check_school_cases, self.app)
 
     async def _deliver(self) -> None:
         result = await self.app.deliver(self._mailer, stop=self.stopping)
@@ -166,6 +170,7 @@ class Daemon:
                 ("sweep", self._sweep, cfg.settings.daemon.sweep_seconds),
                 ("delivery", self._deliver, cfg.settings.daemon.delivery_seconds),
                 ("digests", self._digests, cfg.settings.daemon.sweep_seconds),
+                ("cases", self._cases, cfg.settings.daemon.sweep_seconds),
             ):
                 scheduler.add_job(
                     self._guarded(name, job),

@@ -85,6 +85,11 @@ def test_every_command_has_help(cli: Cli) -> None:
         ["run"],
         ["config", "template"],
         ["config", "check"],
+        ["results", "import"],
+        ["risks", "import"],
+        ["risks", "detect"],
+        ["cases"],
+        ["case"],
     ):
         result = cli(*command, "--help")
         assert "Usage:" in result.stdout and len(result.stdout.splitlines()) > 3

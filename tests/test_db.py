@@ -167,8 +167,8 @@ def test_upgrade_from_0001_keeps_the_data_and_its_audit_chain(db_url: str) -> No
     engine.dispose()
 
 
-def test_0004_keys_existing_tasks_by_their_anchor(db_url: str) -> None:
-    # Issue 7: tasks of a database made before occurrence keys (schema 0003) get keys from
+def test_0005_keys_existing_tasks_by_their_anchor(db_url: str) -> None:
+    # Issue 7: tasks of a database made before occurrence keys (schema 0004) get keys from
     # what they store, and the old measures are marked as stored without their parsed
     # schedule; what a clerk set by hand stays.
     from alembic import command
@@ -176,7 +176,7 @@ def test_0004_keys_existing_tasks_by_their_anchor(db_url: str) -> None:
     from engine.core.db import _alembic_config
 
     engine = make_engine(db_url)
-    command.upgrade(_alembic_config(engine), "0003_clerk")
+    command.upgrade(_alembic_config(engine), "0004_cases")
     now = "2026-11-25 07:00:00+00:00"
     with engine.begin() as connection:
         run = connection.execute
@@ -230,11 +230,26 @@ def test_0004_keys_existing_tasks_by_their_anchor(db_url: str) -> None:
                     "now": now,
                 },
             )
-        # what a clerk set by hand in schema 0003
+        # what a clerk set by hand (schema 0003), and a history that refers to a task
         run(sa.text("UPDATE measure SET deadline_override = 'до 30.11.2026' WHERE id = 4"))
         run(sa.text("UPDATE task SET set_by_hand = '[\"dates\"]' WHERE id = 5"))
-    upgrade(engine)
+        run(
+            sa.text(
+                "INSERT INTO person (id, key, name, position, organisation, email, roles,"
+                " aliases, active) VALUES (1, 'ivanova', 'Иванова', '', '', '', '[]', '[]', true)"
+            )
+        )
+        run(
+            sa.text(
+                "INSERT INTO auditevent (seq, task_id, event, from_state, to_state, actor_id,"
+                " at, comment, evidence, prev_hash, hash) VALUES (1, 3, 'start', 'planned',"
+                " 'in_progress', 1, :now, '', '[]', '', '')"
+            ),
+            {"now": now},
+        )
+    upgrade(engine)  # on SQLite the task table is rebuilt: the history still points at it
     with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT task_id FROM auditevent")).scalar_one() == 3
         keys = dict(connection.execute(sa.text("SELECT id, occurrence_key FROM task")).all())
         versions = set(
             connection.execute(sa.text("SELECT schedule_version FROM measure")).scalars()

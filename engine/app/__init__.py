@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -25,9 +26,14 @@ from engine.escalation.ladder import Ladder, load_ladders
 from engine.escalation.outbox import DeliveryResult, deliver
 from engine.escalation.sweep import Escalator, refresh_letter
 from engine.escalation.timeline import WorkingHours
-from engine.lifecycle.fire import Lifecycle
+from engine.lifecycle.fire import ADMINISTRATIVE, CASES, Lifecycle
 from engine.lifecycle.workflow import WorkflowDef, load_workflow
 from notifications import Mailer
+
+if TYPE_CHECKING:
+    from engine.cases.help import HelpTemplate
+    from engine.cases.progress import CaseEngine
+    from engine.cases.rules import CaseRules
 
 
 @dataclass
@@ -197,7 +203,64 @@ class App:
 
     @cached_property
     def lifecycle(self) -> Lifecycle:
-        return Lifecycle(self.workflow, self.clock, self.config.timezone, self.audit_key)
+        """Tasks' lifecycle; a help task's case follows it in the same transaction."""
+        return Lifecycle(
+            self.workflow,
+            self.clock,
+            self.config.timezone,
+            self.audit_key,
+            observers=[lambda session, fired: self.cases.on_task_fired(session, fired)],
+        )
+
+    # -- school cases (engine.cases) ------------------------------------------------------
+
+    def workflow_file(self, name: str) -> Path:
+        """``name`` in the configured workflows folder, else the shipped one.
+
+        A folder made for the task workflow alone keeps the shipped case rules.
+        """
+        from engine.core.settings import bundled_workflows_dir
+
+        path = self.config.workflows_dir / name
+        return path if path.exists() else bundled_workflows_dir() / name
+
+    @cached_property
+    def case_workflow(self) -> WorkflowDef:
+        return load_workflow(self.workflow_file("school_case.toml"))
+
+    @cached_property
+    def admin_workflow(self) -> WorkflowDef:
+        return load_workflow(self.workflow_file("administrative.toml"))
+
+    @cached_property
+    def case_rules(self) -> CaseRules:
+        from engine.cases.rules import load_rules
+
+        return load_rules(self.workflow_file("rules.toml"), self.case_workflow)
+
+    @cached_property
+    def help_template(self) -> HelpTemplate:
+        from engine.cases.help import load_template
+
+        return load_template(self.workflow_file("help_programme.toml"))
+
+    @cached_property
+    def admin_lifecycle(self) -> Lifecycle:
+        return Lifecycle(
+            self.admin_workflow, self.clock, self.config.timezone, self.audit_key, ADMINISTRATIVE
+        )
+
+    @cached_property
+    def cases(self) -> CaseEngine:
+        from engine.cases.progress import CaseEngine
+
+        return CaseEngine(
+            Lifecycle(self.case_workflow, self.clock, self.config.timezone, self.audit_key, CASES),
+            self.workflow,
+            self.admin_workflow,
+            self.case_rules,
+            self.clock,
+        )
 
     @cached_property
     def audit_key(self) -> bytes:

@@ -38,13 +38,8 @@ from engine.directory.people import find_person
 from engine.lifecycle import audit
 from engine.plans.events import event_dates
 from engine.plans.expand import sync_tasks, wanted_tasks
-from engine.plans.schedule import (
-    GRAMMAR_VERSION,
-    occurrences,
-    parse_deadline,
-    schedule_json,
-    schedule_to_json,
-)
+from engine.plans.redate import store_schedule
+from engine.plans.schedule import occurrences, parse_deadline
 
 #: The directory role that may correct plans.
 CLERK_ROLE = "admin"
@@ -219,10 +214,7 @@ def set_measure(
             )
             changes["schedule"] = [measure.deadline_override or measure.deadline_phrase, schedule]
             measure.deadline_override = schedule
-            measure.schedule = schedule_json(parsed, dated)
-            # the stored schedule is the clerk's from now on (engine.plans.redate)
-            measure.schedule_spec = schedule_to_json(parsed)
-            measure.schedule_version = GRAMMAR_VERSION
+            store_schedule(measure, parsed, dated)  # the clerk's from now on
             for task in tasks:  # the measure's new phrase decides again
                 task.set_by_hand = [n for n in task.set_by_hand if n != "dates"]
             targets = sorted({(t.school_id, t.responsible_id) for t in tasks}, key=str)

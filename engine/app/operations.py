@@ -69,6 +69,7 @@ class SweepOnce:
     steps: SweepResult
     digests: int
     delivery: DeliveryResult | None
+    cases: int = 0  # school cases moved by the periodic check
 
 
 def take_due_steps(app: App, stop: threading.Event | None = None) -> SweepResult:
@@ -130,12 +131,20 @@ def running_daemons(app: App) -> list[DaemonProcess]:
         )
 
 
+def check_school_cases(app: App) -> int:
+    """School cases whose help period ended or whose next round arrived move on; how many."""
+    from engine.app.cases import check_cases
+
+    return check_cases(app).moves
+
+
 def sweep_once(app: App, *, send: bool) -> SweepOnce:
-    """What one daemon tick does: take due steps, queue today's digests, maybe deliver."""
+    """What one daemon tick does: due steps, today's digests, the cases' check, maybe deliver."""
     result = take_due_steps(app)
     digests = queue_digests(app)
+    moved = check_school_cases(app)
     delivered = asyncio.run(app.deliver()) if send else None
-    return SweepOnce(result, digests, delivered)
+    return SweepOnce(result, digests, delivered, moved)
 
 
 def simulate(app: App, first: date, last: date) -> list[TimelineEntry]:

@@ -27,6 +27,7 @@ for _module in (
     "directory",
     "calendar",
     "tasks",
+    "cases",
     "reports",
     "operations",
     "web",

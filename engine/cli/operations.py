@@ -69,6 +69,8 @@ def sweep_once(
     if result.missing_email:
         missing = ", ".join(sorted(set(result.missing_email)))
         err.print(Text(f"Нет адреса почты у: {missing} — письма им не поставлены.", style="red"))
+    if done.cases:
+        out.print(f"Дел школ продвинуто: {done.cases} (measures cases).")
     if delivered is not None:
         if delivered.quiet:
             out.print("Нерабочее время: письма будут отправлены в рабочие часы.")

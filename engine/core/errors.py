@@ -12,7 +12,8 @@ person, so each message must say what was wrong and what was expected::
     ├── NotFound (LookupError) a task, person or plan id that does not exist
     │                          («задача 5 не найдена»: engine.core.words names the kind)
     ├── TransitionRefused      an event cannot be fired by this person now
-    │   └── Conflict           somebody else changed the task first
+    │   ├── Conflict           somebody else changed the task first
+    │   └── GateClosed         administrative measures refused: help has not failed
     └── MailError              (notifications.mailers) a message could not be delivered
         ├── TransientMailError     retry later: connection, timeout, 4xx
         └── PermanentMailError     give up: 5xx, refused recipient
@@ -61,3 +62,16 @@ class TransitionRefused(MeasuresError):
 
 class Conflict(TransitionRefused):
     """The task changed between reading and writing: exactly one of two actors wins."""
+
+
+class GateClosed(TransitionRefused):
+    """Administrative measures refused for a school (engine.cases.gate); ``reasons`` are
+    the Russian sentences, ``str()`` all of them in one message."""
+
+    def __init__(self, school: str, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__(
+            f"Меры административного воздействия для школы «{school}» открыть нельзя — "
+            "сначала адресная помощь, меры воздействия только если она не дала позитивного "
+            "сдвига. Причины: " + "; ".join(reasons) + "."
+        )

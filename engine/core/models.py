@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar, cast
 
-from sqlalchemy import JSON, Column, Integer, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Integer, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, select
 
 _Row = TypeVar("_Row", bound=SQLModel)
@@ -88,7 +88,9 @@ class School(SQLModel, table=True):
 class RiskFlag(SQLModel, table=True):
     """A school is on a list: non-objective results or low results (ШНОР), for a year.
 
-    Plan sections about such schools fan out to the flagged schools only.
+    Plan sections about such schools fan out to the flagged schools only. Flags written
+    by ``measures risks import`` carry the list's ``source`` (and the federal markers);
+    those from the schools directory have an empty source and are replaced by it.
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -97,6 +99,8 @@ class RiskFlag(SQLModel, table=True):
     year: int | None = None  # school year start (2021 = 2021-2022); None: current lists
     subject: str = Field(default="", max_length=100)
     grade: str = Field(default="", max_length=20)
+    source: str = Field(default="", max_length=300)  # the list it came from; "": directory
+    marker: str = Field(default="", max_length=40)  # as the federal list writes it: «5 МА»
 
 
 class AssessmentEvent(SQLModel, table=True):
@@ -226,10 +230,22 @@ class AuditEvent(SQLModel, table=True):
     """One transition or clerk's change, append-only and hash-chained (engine.lifecycle.audit).
 
     ``actor_id`` is who acted; ``on_behalf_of_id`` the person they stood in for as a
-    deputy (None when acting for themselves). A transition names its task; a change made
-    by a clerk (dates, responsible, a withdrawn plan) names what it changed — a task, a
-    measure or a plan — and lists ``changes`` as field → [before, after].
+    deputy (None when acting for themselves). A transition names exactly one subject: a
+    task, a school case or an administrative measure (one chain for every decision). A
+    change made by a clerk (dates, responsible, a withdrawn plan) names what it changed —
+    a task, or a measure with its plan, or a plan — and lists ``changes`` as field →
+    [before, after]. The check: at most one workflow subject, and something named.
     """
+
+    __table_args__ = (
+        CheckConstraint(
+            "(CASE WHEN task_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN case_id IS NULL THEN 0 ELSE 1 END)"
+            " + (CASE WHEN admin_id IS NULL THEN 0 ELSE 1 END) <= 1"
+            " AND COALESCE(task_id, case_id, admin_id, measure_id, plan_id) IS NOT NULL",
+            name="auditevent_one_subject",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True)
@@ -238,6 +254,8 @@ class AuditEvent(SQLModel, table=True):
     measure_id: int | None = Field(default=None, index=True)
     plan_id: int | None = Field(default=None, index=True)
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    case_id: int | None = Field(default=None, foreign_key="schoolcase.id", index=True)
+    admin_id: int | None = Field(default=None, foreign_key="administrativemeasure.id", index=True)
     event: str = Field(max_length=40)
     from_state: str = Field(max_length=40)
     to_state: str = Field(max_length=40)
@@ -396,3 +414,125 @@ class DeadlineRequest(SQLModel, table=True):
     decided_by: int | None = Field(default=None, foreign_key="person.id")
     decided_at: datetime | None = None
     decision_comment: str = ""
+
+
+class DataImport(SQLModel, table=True):
+    """One results file or risk list taken in: what, for which years, how many rows.
+
+    The file's SHA-256 recognises a re-import; ``years`` tells the case check that a
+    new round's data (results or a list) has arrived.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20, index=True)  # "results" | "risks"
+    source_name: str = Field(max_length=400)
+    sha256: str = Field(max_length=64, index=True)
+    encoding: str = Field(default="", max_length=20)
+    years: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    at: datetime
+
+
+class AssessmentResult(SQLModel, table=True):
+    """One school's results in one subject and grade of one assessment round.
+
+    Shares are percent of participants, as the regional export gives them; the
+    comparison with the school's own marks (lowered / confirmed / raised) is optional.
+    """
+
+    __table_args__ = (UniqueConstraint("year", "procedure", "grade", "subject", "school_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    year: int = Field(index=True)
+    procedure: str = Field(default="ВПР", max_length=20)  # ВПР, ОГЭ, ЕГЭ
+    grade: str = Field(max_length=20)
+    subject: str = Field(max_length=100)  # normalised: lower case, ё as е
+    school_id: int = Field(foreign_key="school.id", index=True)
+    municipality: str = Field(default="", max_length=200)
+    participants: int
+    share_2: float
+    share_3: float
+    share_4: float
+    share_5: float
+    lowered: float | None = None
+    confirmed: float | None = None
+    raised: float | None = None
+    in_depth: bool = False  # the school teaches the subject in depth (профильный класс)
+    import_id: int = Field(foreign_key="dataimport.id")
+
+
+class SchoolCase(SQLModel, table=True):
+    """A school on a risk list, one per school and risk kind while it is open.
+
+    Carries the workflows/school_case.toml lifecycle. ``year`` is the list's year (the
+    round whose results put the school on it); its help programme is a plan whose tasks
+    for this school are the help (``help_plan_id``). ``curator_id`` and
+    ``supervisor_id`` hold the roles ``responsible`` and ``supervisor`` for the case.
+    """
+
+    __table_args__ = (UniqueConstraint("school_id", "kind", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    school_id: int = Field(foreign_key="school.id", index=True)
+    kind: str = Field(max_length=40)
+    year: int
+    state: str = Field(max_length=40, index=True)
+    state_since: datetime
+    help_plan_id: int | None = Field(default=None, foreign_key="plan.id", index=True)
+    curator_id: int | None = Field(default=None, foreign_key="person.id")
+    supervisor_id: int | None = Field(default=None, foreign_key="person.id")
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime
+    updated_at: datetime
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version.sa_column}  # type: ignore[attr-defined]
+
+
+class CaseEvaluation(SQLModel, table=True):
+    """The positive-shift rules applied to a case: verdict, deciding rules, numbers.
+
+    ``details`` holds one entry per flagged subject and grade: the rule that decided,
+    the numbers before and after, and the Russian sentence shown to people.
+    ``data_stamp`` is the newest data import seen, so the same data is judged once.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="schoolcase.id", index=True)
+    at: datetime
+    year_before: int
+    year_after: int
+    verdict: str = Field(max_length=20)  # shift | no_shift | insufficient | no_data
+    summary: str = ""
+    details: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    data_stamp: int = 0
+
+
+class AdministrativeMeasure(SQLModel, table=True):
+    """A request for a measure of administrative influence on a school (inspection, ...).
+
+    Opened only through the gate (engine.cases.gate) or by an admin's override with a
+    written reason (``override``); it carries workflows/administrative.toml (a
+    supervisor approves, four eyes) and, once approved, becomes ``task_id``: a task
+    with the ordinary lifecycle and ladder.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="schoolcase.id", index=True)
+    kind: str = Field(max_length=64)
+    state: str = Field(max_length=40, index=True)
+    state_since: datetime
+    requested_by_id: int = Field(foreign_key="person.id")
+    responsible_id: int | None = Field(default=None, foreign_key="person.id")
+    supervisor_id: int | None = Field(default=None, foreign_key="person.id")
+    reason: str = ""
+    override: bool = False  # opened against the gate by an admin, with ``reason``
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False))
+    created_at: datetime
+    updated_at: datetime
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version.sa_column}  # type: ignore[attr-defined]

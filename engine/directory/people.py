@@ -85,6 +85,9 @@ def import_people(session: Session, path: Path, *, dry_run: bool = False) -> Imp
         if key in seen:
             table.problem(line, "key", f"{key!r} уже на строке {seen[key]}")
             continue
+        if key == "system":
+            table.problem(line, "key", "'system' is reserved for the program's own actions")
+            continue
         seen[key] = line
         if not cell["name"]:
             table.problem(line, "name", "пусто")

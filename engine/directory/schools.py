@@ -4,8 +4,9 @@ Columns: ``key,name,short_name,email,head,aliases,flags``. ``head`` is the direc
 of the school's head (the responsible when a measure fans out to "ОО"); ``flags`` lists
 the lists the school is on: ``non_objective 2021; low_results`` (kind, optionally the
 school year it starts; Russian ``необъективность`` and ``ШНОР`` are accepted too).
-Import upserts schools by ``key`` and replaces their flags. A column the file leaves out
-leaves that field of existing schools unchanged (as for people).
+Import upserts schools by ``key`` and replaces their own flags (not those of risk lists
+imported with ``measures risks import``). A column the file leaves out leaves that field
+of existing schools unchanged (as for people).
 """
 
 from __future__ import annotations
@@ -93,13 +94,12 @@ def import_schools(session: Session, path: Path, *, dry_run: bool = False) -> Sc
     for fields, flags in rows:
         school, status = upsert_by_key(session, School, fields)
         if "flags" in present:
-            old = {
-                (f.kind, f.year)
-                for f in session.exec(select(RiskFlag).where(RiskFlag.school_id == school.id))
-            }
+            own = (col(RiskFlag.school_id) == school.id, col(RiskFlag.source) == "")
+            old = {(f.kind, f.year) for f in session.exec(select(RiskFlag).where(*own))}
             flag_count += len(set(flags))
             if old != set(flags):
-                session.exec(delete(RiskFlag).where(col(RiskFlag.school_id) == school.id))
+                # the directory's own flags; those of imported lists stay
+                session.exec(delete(RiskFlag).where(*own))
                 for kind, year in sorted(set(flags), key=str):
                     session.add(RiskFlag(school_id=pk(school), kind=kind, year=year))
                 status = False if status is None else status

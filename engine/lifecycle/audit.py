@@ -39,13 +39,18 @@ def audit_key(secret: str) -> bytes:
 
 
 def _content(row: AuditEvent) -> dict[str, Any]:
+    """The hashed content. A case or administrative-measure subject is added only when
+    set, so rows written before those subjects existed keep their hashes."""
     at = row.at.astimezone(UTC) if row.at.tzinfo else row.at.replace(tzinfo=UTC)
-    # A clerk's change names a measure or a plan and lists its changes; a transition has
-    # none of them, and its content stays exactly what it was before these fields existed,
-    # so rows written by earlier releases keep their hashes.
+    # A transition of a task keeps exactly the content rows had before other subjects
+    # existed, so rows written by earlier releases keep their hashes; other subjects (a
+    # case, an administrative measure) and a clerk's change (a measure or a plan, with
+    # its changes) add their keys only when set.
     extra = {
         name: value
         for name, value in (
+            ("case_id", row.case_id),
+            ("admin_id", row.admin_id),
             ("measure_id", row.measure_id),
             ("plan_id", row.plan_id),
             ("changes", dict(row.changes or {})),
@@ -205,8 +210,13 @@ def rekey(session: Session, key: bytes) -> VerifyResult | None:
 
 
 def _subject(row: AuditEvent) -> str:
+    """What an audit row is about, for messages: «задача 5», «дело школы 2», …"""
     if row.task_id is not None:
         return f"задача {row.task_id}"
+    if row.case_id is not None:
+        return f"дело школы {row.case_id}"
+    if row.admin_id is not None:
+        return f"мера воздействия {row.admin_id}"
     if row.measure_id is not None:
         return f"мероприятие {row.measure_id}"
     return f"план {row.plan_id}"

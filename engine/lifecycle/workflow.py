@@ -22,18 +22,38 @@ from engine.core import tomlfile
 from engine.core.errors import WorkflowError
 
 #: Roles a definition may name; engine.lifecycle.fire decides who holds each for a row.
-ROLES = ("responsible", "supervisor", "head", "admin")
+#: "system" is held only by the engine's own actor (automatic moves).
+ROLES = ("responsible", "supervisor", "head", "admin", "system")
 #: What an event may require of the person firing it.
 REQUIREMENTS = ("comment",)
 #: What a state may mean to the engine (see workflows/measure.toml). The sweep, digests,
 #: lists and reports ask for meanings, so a second workflow needs no Python.
 Meaning = Literal["owing", "awaiting_decision", "done", "closed"]
 MEANINGS: tuple[Meaning, ...] = get_args(Meaning)
+#: Facts the engine watches for, which an event may name in ``when``: when the fact
+#: holds for a row in one of the event's source states, the system fires the event
+#: (engine.cases.progress). The facts are about school cases (workflows/school_case.toml):
+#:   help_started         a task of the case's help programme has left its initial state
+#:   help_finished        every help task is done or closed (at least one done), or the
+#:                        programme's period has ended and the next round's data arrived
+#:   shift_found          the latest evaluation found a positive shift
+#:   no_shift_found       the latest evaluation found no positive shift
+#:   administrative_approved  an administrative measure for the case was approved
+#:   override_approved    … one opened by an admin's override of the gate was approved
+Fact = Literal[
+    "help_started",
+    "help_finished",
+    "shift_found",
+    "no_shift_found",
+    "administrative_approved",
+    "override_approved",
+]
+FACTS: tuple[Fact, ...] = get_args(Fact)
 
 _TOP_KEYS = {"workflow", "states", "events"}
 _WORKFLOW_KEYS = {"name", "initial"}
 _STATE_KEYS = {"label", "meaning"}
-_EVENT_KEYS = {"label", "source", "dest", "roles", "requires", "four_eyes"}
+_EVENT_KEYS = {"label", "source", "dest", "roles", "requires", "four_eyes", "when"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,7 @@ class EventDef:
     roles: tuple[str, ...]
     requires: tuple[str, ...]
     four_eyes: bool
+    when: Fact | None = None  # fired by the system when this fact holds
 
 
 @dataclass(frozen=True)
@@ -92,6 +113,15 @@ class WorkflowDef:
     def open(self) -> tuple[str, ...]:
         """States in which something is still expected of somebody."""
         return self.with_meaning("owing", "awaiting_decision")
+
+    def automatic(self, state: str) -> list[EventDef]:
+        """Events the system fires from ``state`` when their fact holds, in file order."""
+        return [e for e in self.events.values() if e.when and state in e.source]
+
+    @property
+    def watched(self) -> tuple[str, ...]:
+        """States from which some event is fired automatically (the periodic check)."""
+        return tuple(s for s in self.states if self.automatic(s))
 
     def allowed_from(self, state: str) -> list[str]:
         """Events whose source includes ``state``, in file order."""
@@ -208,7 +238,17 @@ def load_workflow(path: Path) -> WorkflowDef:
         label = spec.get("label", name)
         if not isinstance(label, str):
             raise WorkflowError(f"{at(table, 'label')}: expected a text")
-        events[name] = EventDef(name, label, source, spec["dest"], roles, requires, four_eyes)
+        when = spec.get("when")
+        if when is not None and when not in FACTS:
+            raise WorkflowError(
+                f"{at(table, 'when')}: unknown fact {when!r}; expected one of {', '.join(FACTS)}"
+            )
+        if (when is not None) != (roles == ("system",)):
+            raise WorkflowError(
+                f"{at(table, 'roles')}: an event with 'when' is fired by the system alone "
+                '(roles = ["system"]), and only such an event may name the role system'
+            )
+        events[name] = EventDef(name, label, source, spec["dest"], roles, requires, four_eyes, when)
     definition = WorkflowDef(str(head["name"]), path, initial, state_defs, events)
     _check_reachable(definition, at)
     return definition

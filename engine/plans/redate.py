@@ -33,6 +33,7 @@ from engine.plans.schedule import (
     GRAMMAR_VERSION,
     Cadence,
     EventDate,
+    Occurrence,
     Schedule,
     StoredScheduleError,
     occurrences,
@@ -100,7 +101,7 @@ def redate(
         targets = sorted({(t.school_id, t.responsible_id) for t in existing}, key=str)
         wanted = wanted_tasks(dated, targets, measure.supervisor_id)
         result.changes.add(sync_tasks(session, measure, wanted, initial_state, now))
-        measure.schedule = schedule_json(schedule, dated)
+        store_schedule(measure, schedule, dated)
         session.add(measure)
         session.flush()
         for task in session.exec(select(Task).where(Task.measure_id == measure.id)):
@@ -122,6 +123,14 @@ def phrase_in_force(measure: Measure) -> str:
     """The deadline phrase that decides: a clerk's (``measures measure set --schedule``),
     else the document's."""
     return measure.deadline_override or measure.deadline_phrase
+
+
+def store_schedule(measure: Measure, schedule: Schedule, dated: Sequence[Occurrence]) -> None:
+    """Keep on the measure the schedule its tasks are made from (the stored, versioned
+    form, expanded again by :func:`redate`) and what it shows (its dates, problems)."""
+    measure.schedule = schedule_json(schedule, dated)
+    measure.schedule_spec = schedule_to_json(schedule)
+    measure.schedule_version = GRAMMAR_VERSION
 
 
 def stored_form(measure: Measure) -> Schedule | None:
@@ -180,12 +189,28 @@ def plans_span(session: Session) -> tuple[date, date] | None:
 
 
 def fingerprint(calendar: WorkCalendar, span: tuple[date, date]) -> str:
-    """A digest of which days in ``span`` are working days (a few days of margin around it:
-    an event offset may reach just outside a plan's period)."""
+    """``FIRST..LAST:DIGEST`` — which days of ``span`` (with a month of margin: an event
+    offset may reach just outside a plan's period) are working days.
+
+    The span is part of the value so a stored fingerprint can be checked again over the
+    days it covered (:func:`fingerprint_span`), whatever plans were added since.
+    """
     first, last = span[0] - timedelta(days=31), span[1] + timedelta(days=31)
     digest = hashlib.sha256(f"{first}..{last}:".encode())
     day = first
     while day <= last:
         digest.update(b"1" if calendar.is_working_day(day) else b"0")
         day += timedelta(days=1)
-    return digest.hexdigest()
+    return f"{span[0]}..{span[1]}:{digest.hexdigest()}"
+
+
+def fingerprint_span(value: str) -> tuple[date, date] | None:
+    """The span a stored fingerprint covers (None: a value of an older release)."""
+    head, sep, _ = value.partition(":")
+    first, dots, last = head.partition("..")
+    if not (sep and dots):
+        return None
+    try:
+        return date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        return None

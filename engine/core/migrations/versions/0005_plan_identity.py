@@ -1,7 +1,7 @@
 """plan identity: tasks keyed by what anchors them; the parsed schedule stored
 
-Revision ID: 0004_plan_identity
-Revises: 0003_clerk
+Revision ID: 0005_plan_identity
+Revises: 0004_cases
 Create Date: 2026-11-27
 
 Tasks were matched to occurrences by their ordinal, so an earlier date moved states
@@ -26,8 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_plan_identity"
-down_revision = "0003_clerk"
+revision = "0005_plan_identity"
+down_revision = "0004_cases"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Schools at risk: results and risk lists in, school cases, positive shift, the gate."""
