@@ -548,3 +548,37 @@ def test_a_committees_template_replaces_the_shipped_one(app: App, tmp_path: Any)
     from tests.test_notifications import make_notice
 
     assert "КОМИТЕТ" not in render("reminder", {"notice": make_notice()}).text  # shipped: kept
+
+
+async def test_a_plan_in_any_format_the_importer_reads_is_imported_on_the_page(
+    app: App, web: Any, tmp_path: Any
+) -> None:
+    # Merge of issues 7 and 10: the page took only the formats of its day (no .odt, .pdf).
+    from engine.plans.readers.by_suffix import read_document
+    from tests.conftest import EXAMPLES
+    from tests.documents import odt_like
+
+    setup(app)
+    source = EXAMPLES / "plan.txt"
+    document = tmp_path / "План 2026-2027.odt"
+    odt_like(source, read_document(source), document)
+    admin = await web("admin")
+    form = await admin.get("/import")
+    assert ".odt" in form.text and ".pdf" in form.text
+    shown = await admin.client.post(
+        "/import/plan",
+        data={"csrf": admin.csrf},
+        files={"file": (document.name, document.read_bytes(), "application/octet-stream")},
+    )
+    assert shown.status_code == 200, shown.text
+    assert "Проверка: ничего не записано." in shown.text
+    assert "Мероприятия (9)" in shown.text and "Октябрь-ноябрь 2026" in shown.text
+    staged = re.search(r'name="staged" value="([^"]+)"', shown.text)
+    assert staged is not None and staged.group(1).endswith(".odt")
+    done = await admin.post(
+        "/import/plan/confirm", {"staged": staged.group(1), "name": document.name}
+    )
+    assert done.status_code == 200 and "Записано." in done.text
+    with session_scope(app.engine) as session:
+        titles = [m.title for m in session.exec(select(Measure))]
+    assert any(t.startswith("Выявление «зон риска» по итогам ВПР") for t in titles)

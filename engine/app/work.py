@@ -43,6 +43,7 @@ from engine.core.models import (
 from engine.core.words import AUDIT_EVENTS
 from engine.lifecycle import audit
 from engine.lifecycle.fire import Fired
+from engine.plans.redate import phrase_in_force, stored_form
 from engine.plans.schedule import Schedule, parse_deadline
 
 log = logging.getLogger(__name__)
@@ -379,14 +380,11 @@ def task_view(app: App, person: Person, task_id: int) -> TaskView:
                 .order_by(col(AuditEvent.seq))
             )
         )
-        try:
-            schedule = (
-                parse_deadline(measure.deadline_phrase, (plan.period_start, plan.period_end))
-                if measure.deadline_phrase
-                else None
+        schedule = stored_form(measure)  # as the tasks were made; a clerk's phrase wins
+        if schedule is None and phrase_in_force(measure):  # stored before schedules were kept
+            schedule = parse_deadline(
+                phrase_in_force(measure), (plan.period_start, plan.period_end)
             )
-        except Exception:  # an unreadable phrase was a problem at import; show it as written
-            schedule = None
         return TaskView(
             task=task,
             measure=measure,

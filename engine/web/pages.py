@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException
 from engine.app import App, access, dashboard, work
 from engine.core.errors import InputError, MeasuresError, NotFound
 from engine.core.models import Person
+from engine.plans.readers.by_suffix import READERS
 from engine.web.chart import progress_svg
 from engine.web.render import page
 from engine.web.security import csrf_ok, set_session
@@ -398,7 +399,7 @@ def audit_page(request: Request) -> Response:
 # -- Импорт ---------------------------------------------------------------------------
 
 IMPORT_KINDS = {
-    "plan": ("План мероприятий", (".docx", ".txt", ".xlsx", ".csv")),
+    "plan": ("План мероприятий", tuple(READERS)),  # every format the importer reads
     "people": ("Справочник сотрудников", (".csv",)),
     "schools": ("Справочник школ", (".csv",)),
     "events": ("График оценочных процедур", (".csv",)),
@@ -406,7 +407,8 @@ IMPORT_KINDS = {
     "risks": ("Перечень школ (необъективность, ШНОР)", (".csv", ".xlsx")),
 }
 KIND_PATTERN = "^(" + "|".join(IMPORT_KINDS) + ")$"
-_STAGED = re.compile(r"^[0-9a-f]{64}\.(docx|txt|xlsx|csv)$")
+_SUFFIXES = sorted({s[1:] for _, suffixes in IMPORT_KINDS.values() for s in suffixes})
+_STAGED = re.compile(r"^[0-9a-f]{64}\.(" + "|".join(_SUFFIXES) + r")$")
 
 
 def _staging(app: App) -> Path:
