@@ -78,8 +78,15 @@ def take_due_steps(app: App, stop: threading.Event | None = None) -> SweepResult
 
 
 def queue_digests(app: App) -> int:
-    """Today's daily digests and the weekly summary, queued once; how many were queued."""
-    return enqueue_digests(app.writable_engine(), app.escalator, app.clock)
+    """Today's daily digests and the weekly summary, queued once; how many were queued.
+
+    Case decisions waiting for a person (administrative measures to approve) are in
+    their digest too."""
+    from engine.app.cases import waiting_decisions
+
+    return enqueue_digests(
+        app.writable_engine(), app.escalator, app.clock, decisions=waiting_decisions(app)
+    )
 
 
 def register_daemon(app: App, host: str, pid: int) -> int:

@@ -6,13 +6,17 @@ waiting for them to verify. On the first working day of a week the head of the
 committee gets the weekly summary, including what was verified the week before.
 The outbox's unique ``dedupe_key`` (``digest:daily:DATE:PERSON``) makes the job
 idempotent: the daemon may run it every minute and on several replicas.
+
+Case decisions waiting for a person (an administrative measure to approve) join their
+daily digest through ``decisions``, a hook the application layer passes in: this module
+knows tasks, not cases, and lists what the hook returns per recipient.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
@@ -27,9 +31,13 @@ from engine.core.models import AuditEvent, Measure, OutboxMessage, Person, Plan,
 from engine.core.workcalendar import WorkCalendar
 from engine.escalation.sweep import Escalator, queue_message
 from engine.queries import needs_attention
-from notifications import AttentionLine, Digest, DigestLine
+from notifications import AttentionLine, DecisionLine, Digest, DigestLine
 
 log = logging.getLogger(__name__)
+
+#: Decisions waiting per person id, with links already signed for that person:
+#: ``decisions(session, today, now)``.
+Decisions = Callable[[Session, date, datetime], Mapping[int, Sequence[DecisionLine]]]
 
 DUE_SOON_WORKING_DAYS = 3
 
@@ -137,7 +145,9 @@ def _personal(esc: Escalator, digest: Digest, person: Person, now: datetime) -> 
     )
 
 
-def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
+def enqueue_digests(
+    engine: Engine, esc: Escalator, clock: Clock, decisions: Decisions | None = None
+) -> int:
     """Queue today's digests (and the weekly summary on a week's first working day)."""
     now = clock.now()
     hours = esc.hours
@@ -198,11 +208,13 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
                 for p in session.exec(select(Person).where(Person.active))
                 if "admin" in p.roles
             }
-            wanted = set(groups) | (admins if attention else set())
+            waiting = decisions(session, today, now) if decisions else {}
+            wanted = set(groups) | set(waiting) | (admins if attention else set())
             recipients = select(Person).where(col(Person.id).in_(sorted(wanted)), Person.active)
             for person in session.exec(recipients):
                 lines = groups[pk(person)]
                 digest = _digest(esc, person, today, today, lines)
+                digest = replace(digest, decisions=tuple(waiting.get(pk(person), ())))
                 if pk(person) in admins:
                     digest = replace(digest, attention=attention, attention_count=count)
                 queued += _enqueue(
