@@ -289,3 +289,27 @@ def test_the_unusual_plan_reviews_with_hand_computed_dates(loaded: App) -> None:
     assert data["plan"]["controller_person"] == "Смирнова Анна Борисовна"
     for number in ("1", "2.1", "2.2", "2.3", "4", "5", "6"):
         assert measures[number]["problems"] == [], (number, measures[number]["problems"])
+
+
+# ------------------------------------------- found by a new user on plans of other committees
+
+
+def _read_text(tmp_path: Path, text: str) -> Any:
+    path = tmp_path / "plan.txt"
+    path.write_text(text, encoding="utf-8")
+    return read_document(path)
+
+
+@pytest.mark.parametrize("kind", ["План-график", "ПЛАН – ГРАФИК", "План - график"])
+def test_a_plan_schedule_is_a_plan_title_and_names_the_period(tmp_path: Path, kind: str) -> None:
+    # Before: «План-график …» was no plan heading: no title, and the period fell back to
+    # the order's date with a problem although the heading names the school year.
+    doc = _read_text(
+        tmp_path,
+        "ПРИКАЗ\n15.09.2025\t№ 401\n\n"
+        f"**{kind} мероприятий по повышению объективности оценивания на 2025/2026 учебный год**"
+        "\n\n№\tМероприятие\tСроки\tИсполнитель\n1\tМониторинг\tI квартал 2026\tГригорьев А.Н.\n",
+    )
+    assert doc.title.startswith(kind)
+    assert doc.period == (date(2025, 9, 1), date(2026, 8, 31))
+    assert doc.problems == []

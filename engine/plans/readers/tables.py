@@ -286,8 +286,10 @@ _NAME = r"(?:[А-ЯЁ]\.\s?[А-ЯЁ]\.\s?[А-ЯЁ][а-яё-]+|[А-ЯЁ][а-яё-
 _PERSON = re.compile(r"^[_\s]*" + _NAME + r"$")
 #: "Начальник отдела образования ______ А.Б. Смирнова": position and name on one line.
 _SIGNATURE = re.compile(r"^(?P<position>[А-ЯЁ][^_]*?)[\s_]+(?P<name>" + _NAME + r")$")
+#: "План-график мероприятий …" is a plan too: a hyphenated kind of plan after the word.
 _PLAN_HEADING = re.compile(
-    r"^(?:план|программа|дорожная\s+карта|комплекс\s+мер)(?:\s|$)", re.IGNORECASE
+    r"^(?:план(?:\s*[-–]\s*график)?|программа|дорожная\s+карта|комплекс\s+мер)(?:\s|$)",
+    re.IGNORECASE,
 )
 _ORDER_TITLE = re.compile(
     r"^об\s+утверждении\s+(?P<what>плана|программы|дорожной\s+карты)\b(?P<rest>.*)$",
