@@ -313,3 +313,40 @@ def test_a_plan_schedule_is_a_plan_title_and_names_the_period(tmp_path: Path, ki
     assert doc.title.startswith(kind)
     assert doc.period == (date(2025, 9, 1), date(2026, 8, 31))
     assert doc.problems == []
+
+
+@pytest.mark.parametrize(
+    ("letterhead", "issuer"),
+    [
+        (
+            "КОМИТЕТ ОБРАЗОВАНИЯ АДМИНИСТРАЦИИ ПЕТРОВСКОГО МУНИЦИПАЛЬНОГО РАЙОНА",
+            "Комитет образования администрации Петровского муниципального района",
+        ),
+        (
+            "УПРАВЛЕНИЕ ОБРАЗОВАНИЯ АДМИНИСТРАЦИИ ГОРОДА ЗАРЕЧНЫЙ",
+            "Управление образования администрации города Заречный",
+        ),
+        (
+            "МИНИСТЕРСТВО ОБРАЗОВАНИЯ И НАУКИ ЗАОЗЁРНОЙ ОБЛАСТИ",
+            "Министерство образования и науки Заозёрной области",
+        ),
+        (
+            "МУНИЦИПАЛЬНОЕ БЮДЖЕТНОЕ ОБЩЕОБРАЗОВАТЕЛЬНОЕ УЧРЕЖДЕНИЕ «СРЕДНЯЯ ШКОЛА № 1»\n\n"
+            "УТВЕРЖДАЮ\nДиректор МБОУ «СШ № 1»\n_________ О.И. Кузнецов",
+            "Муниципальное бюджетное общеобразовательное учреждение «Средняя школа № 1»",
+        ),
+    ],
+)
+def test_a_letterhead_in_capitals_keeps_its_names_and_stops_at_the_stamp(
+    tmp_path: Path, letterhead: str, issuer: str
+) -> None:
+    # Before: every word but the first was lowered («администрации петровского
+    # муниципального района»), and an approval stamp between the letterhead and the
+    # order line was glued onto the issuer («…», УТВЕРЖДАЮ Директор … О.И. Кузнецов).
+    doc = _read_text(
+        tmp_path,
+        f"{letterhead}\n\nПРИКАЗ\n\n«03» 02.2025 г.\t\t№ 45-од\n\n"
+        "**План мероприятий на 2024-2025 учебный год**\n\n"
+        "№\tМероприятие\tСроки\tОтветственный\n1\tСовещание\tМарт\tГригорьев А.Н.\n",
+    )
+    assert doc.issuer == issuer

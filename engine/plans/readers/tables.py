@@ -43,6 +43,7 @@ spreadsheet template, which win.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -376,8 +377,8 @@ def _issuer_from_letterhead(lines: Sequence[str]) -> str:
     if body_at is None:
         return " ".join(lines)
     body = lines[body_at]
-    if body.isupper() and "«" not in body and '"' not in body:
-        body = body.capitalize()
+    if body.isupper():
+        body = _sentence_case(body)
     rest = " ".join(line for i, line in enumerate(lines) if i != body_at)
     if not rest:
         return body
@@ -386,6 +387,34 @@ def _issuer_from_letterhead(lines: Sequence[str]) -> str:
     if rest.startswith(("«", '"')):  # "Муниципальное казённое учреждение «Отдел …»"
         return f"{body} {rest}"
     return f"{body}, {rest}"
+
+
+#: Words after which a capitalised letterhead's next word is a name («города Заречный»).
+_NAME_AFTER = frozenset({"города", "город", "г.", "поселка", "посёлка", "села", "республики"})
+#: Words before which an adjective is a name («Петровского муниципального района»).
+_NAME_BEFORE = frozenset(
+    {"муниципального", "муниципальный", "района", "район", "области", "область", "края",
+     "край", "округа", "округ", "городского", "городской", "сельского", "автономного"}
+)
+
+
+def _sentence_case(text: str) -> str:
+    """A letterhead typed in capitals, in the case its official name is written.
+
+    Lowering every word but the first loses the place names («ПЕТРОВСКОГО
+    МУНИЦИПАЛЬНОГО РАЙОНА», «ГОРОДА ЗАРЕЧНЫЙ»): a word before a territory word or after
+    «города» is a name, as is the first word inside «…» (the school's own name).
+    """
+    words = text.lower().split(" ")
+    for i, word in enumerate(words):
+        name = i == 0 or word.startswith("«")
+        name = name or (i > 0 and words[i - 1] in _NAME_AFTER)
+        after = words[i + 1] if i + 1 < len(words) else ""
+        name = name or (after in _NAME_BEFORE and word not in _NAME_BEFORE)
+        if name:
+            lead = len(word) - len(word.lstrip("«\"("))
+            words[i] = word[:lead] + word[lead : lead + 1].upper() + word[lead + 1 :]
+    return " ".join(words)
 
 
 def _issuer_from_position(position: str) -> str:
@@ -836,7 +865,10 @@ def _find_issuer(texts: Sequence[str], kind_at: int | None, doc: SourceDocument)
     the day the plan was adopted, with no order number.
     """
     if kind_at is not None and 0 < kind_at <= 8:
-        doc.issuer = _issuer_from_letterhead(texts[:kind_at])
+        # the letterhead ends where an approval stamp (УТВЕРЖДАЮ / Директор …) begins
+        head = list(itertools.takewhile(lambda text: not _APPROVAL.match(text), texts[:kind_at]))
+        if head:
+            doc.issuer = _issuer_from_letterhead(head)
     stamp = next((i for i, text in enumerate(texts) if _APPROVAL.match(text)), None)
     if stamp is None:
         return
