@@ -277,6 +277,9 @@ class _Token:
 _FOLD = str.maketrans(dict.fromkeys("‐‑‒–—―−", "-") | {"ё": "е", "і": "i"})
 _TAGS = re.compile(r"<[^>]*>")
 _YEAR_SLASH = re.compile(r"(?<=\d)\s*/\s*(?=\d)")
+#: "15/03/2025", "15/03/25": a date typed with slashes (read as with dots; the slash
+#: between years, "2024/2025", stays a range of years).
+_DATE_SLASH = re.compile(r"(?<![\d/])\d{1,2}\s*/\s*\d{1,2}\s*/\s*(?:\d{4}|\d{2})(?![\d/])")
 #: Dates as typed: "15.09.2021", "15 . 09. 2021", "20.12. 2021", "15.09.21", "09.2021"
 #: (a month), "15.05" (no year). Spaces around the dots only before a four-digit year:
 #: "15.09. 21" is too unsure to read.
@@ -329,7 +332,8 @@ def _date_token(m: re.Match[str]) -> _Token:
 
 def _tokenize(display: str) -> list[_Token]:
     lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in display)
-    text = _YEAR_SLASH.sub(lambda m: "-" + " " * (len(m.group()) - 1), lowered.translate(_FOLD))
+    text = _DATE_SLASH.sub(lambda m: m.group().replace("/", "."), lowered.translate(_FOLD))
+    text = _YEAR_SLASH.sub(lambda m: "-" + " " * (len(m.group()) - 1), text)
     tokens: list[_Token] = []
     for m in _TOKEN.finditer(text):
         after_clause = bool(tokens) and tokens[-1].text in _NOT_A_DATE_AFTER
