@@ -117,7 +117,7 @@ GIA_KINDS = ("ГИА", "ОГЭ", "ЕГЭ", "ГВЭ")
 #: The version of the grammar that read a stored schedule. Raise it whenever the same
 #: phrase may be read differently; a stored schedule of another version is compared
 #: with the new reading in the next import review instead of being re-dated silently.
-GRAMMAR_VERSION = 2
+GRAMMAR_VERSION = 3  # 3: slash dates, terms named by an adjective («в 10-дневный срок»)
 
 Lead = Literal["by_start", "by_end", "from", "in", "early"]
 
@@ -630,6 +630,13 @@ _AFTER_WORDS = _alts(
 )
 #: "со дня получения результатов [ВПР]": the results of an assessment.
 _RESULTS = _alts("получени* результат* | поступлени* результат*")
+#: "в 10-дневный / двухнедельный / месячный срок": a term named by an adjective, its
+#: number written before the unit in digits ("10-") or as the word's first part ("двух").
+_TERM_UNITS: tuple[tuple[str, int], ...] = (("дневн", 1), ("недельн", 7), ("месячн", MONTH_DAYS))
+_TERM_PREFIXES: dict[str, int] = {
+    "одно": 1, "двух": 2, "трех": 3, "четырех": 4, "пяти": 5, "шести": 6, "семи": 7,
+    "восьми": 8, "девяти": 9, "десяти": 10, "пятнадцати": 15, "двадцати": 20, "тридцати": 30,
+}  # fmt: skip
 #: Offset units in calendar days; "рабочих" before a day unit makes it working days.
 _OFFSET_UNITS: tuple[tuple[str, int], ...] = (
     ("ден*", 1), ("дн*", 1), ("сут*", 1), ("недел*", 7), ("месяц*", MONTH_DAYS)
@@ -697,6 +704,8 @@ def _build_speller() -> Speller:
         *(spec for spec, _ in _OFFSET_UNITS), *(stem + "*" for stem, _, _ in _UNIT_STEMS),
         *MONTHS, *_NUMBER_WORDS, *_TERM_WORDS, *_YEAR_UNIT_WORDS, *_FOURTH,
         *(stem + "*" for stem in _ORDINAL_STEMS), "раз раза кажд* рабоч* календарн* числ*",
+        *(stem + "*" for stem, _ in _TERM_UNITS), "срок*",
+        *(prefix + stem + "*" for prefix in _TERM_PREFIXES for stem, _ in _TERM_UNITS),
     ]  # fmt: skip
     fillers = [
         *_FILLERS, *_CONTINUOUS_MODIFIERS, *_CONTINUOUS_TAIL, *_UNIT_RESULTS_SKIP, *_WEEKDAYS,
@@ -936,7 +945,7 @@ class _Reader:
 
     def month_note(self, i: int, end: int) -> tuple[str, ...]:
         """A duration in months is counted in days: the review says how many."""
-        if any(self.word(k, "месяц*") for k in range(i, end)):
+        if any(self.word(k, "месяц*") or self.word(k, "месячн*") for k in range(i, end)):
             return (f"Месяц в сроке считается как {MONTH_DAYS} календарных дней.",)
         return ()
 
@@ -975,6 +984,9 @@ class _Reader:
     def duration(self, i: int) -> tuple[bool, int, int] | None:
         """ "в течение двух недель", "не позднее 5 рабочих дней", "за неделю"
         → (working days?, days, index after)."""
+        term = self.term(i)
+        if term is not None:
+            return term
         j = self.first_of(i, _OFFSET_LEADS)
         if j is None or j >= len(self.tokens):
             return None
@@ -992,6 +1004,32 @@ class _Reader:
                     return None  # "рабочих недель": not a unit anyone counts in
                 return working, count * days, j + 1
         return None
+
+    def term(self, i: int) -> tuple[bool, int, int] | None:
+        """A term named by an adjective: "в 10-дневный срок", "в двухнедельный срок",
+        "в месячный срок", "в трёхдневный рабочий срок" → (working days?, days, after)."""
+        j = i + 1 if self.word(i, "в") or self.word(i, "во") else i
+        count = 1
+        if self.kind_at(j) == "num" and self.kind_at(j + 1) == "dash":
+            count, j = self.tokens[j].value, j + 2
+        if self.kind_at(j) != "word":
+            return None
+        text = self.tokens[j].text
+        prefix = next((p for p in _TERM_PREFIXES if text.startswith(p)), "")
+        unit = next(
+            ((stem, days) for stem, days in _TERM_UNITS if text[len(prefix) :].startswith(stem)),
+            None,
+        )
+        if unit is None or (prefix and count != 1) or not 0 < count <= 365:
+            return None
+        count *= _TERM_PREFIXES.get(prefix, 1)
+        j += 1
+        working = self.word(j, "рабоч*")
+        if working or self.word(j, "календарн*"):
+            j += 1
+        if not self.word(j, "срок*") or (working and unit[1] != 1):
+            return None
+        return working, count * unit[1], j + 1
 
     def count_at(self, i: int) -> tuple[int, int] | None:
         """A number at ``i``, in digits or words ("двадцати пяти"): (value, tokens used)."""
