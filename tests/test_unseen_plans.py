@@ -8,7 +8,7 @@ computed by hand on the Russian production calendar.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -350,3 +350,61 @@ def test_a_letterhead_in_capitals_keeps_its_names_and_stops_at_the_stamp(
         "№\tМероприятие\tСроки\tОтветственный\n1\tСовещание\tМарт\tГригорьев А.Н.\n",
     )
     assert doc.issuer == issuer
+
+
+FALL_2025 = (date(2025, 9, 1), date(2026, 8, 31))
+
+
+@pytest.mark.parametrize(
+    ("phrase", "weekday"),
+    [
+        ("еженедельно по пятницам", 4),
+        ("каждый вторник", 1),
+        ("по средам", 2),
+        ("еженедельно (понедельник)", 0),
+    ],
+)
+def test_a_weekday_anchors_each_week(phrase: str, weekday: int) -> None:
+    # Before: «по пятницам» was a filler word: every week was due on its last working
+    # day, whatever day the plan named, and «каждый вторник» was not read at all.
+    from engine.core.workcalendar import WorkCalendar
+    from engine.plans.schedule import (
+        occurrences,
+        parse_deadline,
+        schedule_from_json,
+        schedule_to_json,
+    )
+
+    calendar = WorkCalendar()
+    schedule = parse_deadline(phrase, FALL_2025)
+    assert schedule.kind == "recurring" and schedule.cadence == "weekly"
+    assert schedule.problems == ()
+    assert schedule_from_json(schedule_to_json(schedule)) == schedule  # stored and read back
+    dues = [o.due for o in occurrences(schedule, FALL_2025, calendar)]
+    # every week with its weekday a working day is due on that weekday ...
+    assert date(2025, 9, 1) + timedelta(weekday) == dues[0]
+    assert sum(1 for d in dues if d.weekday() == weekday) >= 45
+    # ... else on the working day before it, never twice on one day, never a week
+    # without working days (5–11 January 2026)
+    assert len(set(dues)) == len(dues)
+    assert all(calendar.is_working_day(d) for d in dues)
+    assert not any(date(2026, 1, 5) <= d <= date(2026, 1, 11) for d in dues)
+
+
+def test_a_friday_holiday_moves_a_weekly_report_back_to_thursday() -> None:
+    from engine.core.workcalendar import WorkCalendar
+    from engine.plans.schedule import occurrences, parse_deadline
+
+    dues = [
+        o.due
+        for o in occurrences(
+            parse_deadline("еженедельно по пятницам", FALL_2025), FALL_2025, WorkCalendar()
+        )
+    ]
+    assert date(2025, 10, 31) in dues  # Friday; Saturday 1 November 2025 was a working day
+    assert date(2025, 11, 1) not in dues
+    assert date(2026, 6, 11) in dues  # 12 June 2026 (Friday) is Russia Day
+    assert date(2025, 12, 30) in dues  # 2 January 2026 off, 31 December 2025 off
+    # «ежемесячно по пятницам» names no day of a month: nothing to date, said so
+    monthly = parse_deadline("ежемесячно по пятницам", FALL_2025)
+    assert occurrences(monthly, FALL_2025, WorkCalendar()) == []

@@ -117,7 +117,8 @@ GIA_KINDS = ("ГИА", "ОГЭ", "ЕГЭ", "ГВЭ")
 #: The version of the grammar that read a stored schedule. Raise it whenever the same
 #: phrase may be read differently; a stored schedule of another version is compared
 #: with the new reading in the next import review instead of being re-dated silently.
-GRAMMAR_VERSION = 3  # 3: slash dates, terms named by an adjective («в 10-дневный срок»)
+#: 3: slash dates, terms named by an adjective («в 10-дневный срок»), weekdays of a week.
+GRAMMAR_VERSION = 3
 
 Lead = Literal["by_start", "by_end", "from", "in", "early"]
 
@@ -175,11 +176,13 @@ class Anchor:
 
     ``month`` 0: any month of the unit; ``day`` 0: the whole month. ``lead`` as for
     dated phrases: "до мая" (``by_start``) is by 30 April, "до 1 сентября" by that day.
+    ``weekday``: the day of each week ("еженедельно по пятницам", "каждый вторник").
     """
 
     month: int = 0
     day: int = 0
     lead: Lead = "in"
+    weekday: int = -1  # "по пятницам": 0 Monday … 6 Sunday of each week; -1 none
 
 
 @dataclass(frozen=True)
@@ -783,6 +786,7 @@ class _Reader:
             self.continuous,
             self.elapsed,
             self.dated,
+            self.weekday,
         ]
         if swallowing:  # these take the rest of their words, so never inside a swallow
             rules[1:1] = [self.on_demand, self.reference]
@@ -842,6 +846,17 @@ class _Reader:
         if years is not None:
             return _Clause("continuous", i, after_years, windows=(Window(*years.span()),))
         return _Clause("continuous", i, end)
+
+    def weekday(self, i: int) -> _Clause | None:
+        """ "по пятницам", "каждый вторник", "в среду": the day of each week the work is due.
+
+        Tried after dated clauses, so a weekday written beside a date ("12.03 (вт)")
+        stays a check of that date.
+        """
+        j = self.first_of(i, ("по", "кажд*", "в", "во")) or i
+        if self.kind_at(j) != "word" or self.tokens[j].text not in _WEEKDAYS:
+            return None
+        return _Clause("anchor", i, j + 1, anchor=Anchor(weekday=_WEEKDAYS[self.tokens[j].text]))
 
     def recurring(self, i: int) -> _Clause | None:
         for spec, cadence in _RECURRING_WORDS:
@@ -1343,6 +1358,9 @@ def parse_deadline(phrase: str, period: tuple[date, date]) -> Schedule:
     anchors: list[Anchor] = []
     used = of("dated")
     continuous = [w for c in of("continuous") for w in c.windows] or [Window(*period)]
+    weekly = [c for c in of("anchor") if c.anchor is not None and c.anchor.weekday >= 0]
+    if weekly and not of("recurring"):  # "каждый вторник": the week is the cadence
+        clauses.append(_Clause("recurring", weekly[0].first, weekly[0].first, cadence="weekly"))
     if of("event"):
         kind, used, binding, windows = "event", of("event")[:1], of("event")[0].binding, []
     elif of("recurring"):
@@ -1528,8 +1546,12 @@ def _unit_occurrences(
                 where = f"@{anchor.month:02d}-{anchor.day:02d}"
                 if not anchor.day and anchor.lead != "in":
                     where += f"-{anchor.lead}"
+                if anchor.weekday >= 0:
+                    where += f"-w{anchor.weekday}"
                 key = occurrence_key("unit", cadence, unit.start, where)
                 occurrence = _computed(max(placed.start or unit.start, start), placed.due, calendar)
+                if cadence == "weekly" and occurrence.due < unit.start:
+                    continue  # a week of holidays (1–11 January) asks for nothing
                 found.append(replace(occurrence, key=key))
             continue
         if not start <= unit.due <= end:
@@ -1539,6 +1561,8 @@ def _unit_occurrences(
         if after is not None and unit.due <= after:
             continue
         occurrence = _computed(max(unit.start, start), unit.due, calendar)
+        if cadence == "weekly" and occurrence.due < max(unit.start, start):
+            continue  # a week of holidays, or a week whose working days precede the plan
         found.append(replace(occurrence, key=occurrence_key("unit", cadence, unit.start)))
     return found
 
@@ -1550,6 +1574,8 @@ def _in_unit(anchor: Anchor, unit: Window, cadence: Cadence) -> Window | None:
     the unit — when reports on a quarter or a half-year are due.
     """
     assert unit.start is not None
+    if anchor.weekday >= 0:
+        return Window(None, unit.start + timedelta(anchor.weekday)) if cadence == "weekly" else None
     if anchor.month == 0:
         month_start = unit.start if cadence in ("monthly", "weekly") else unit.due + timedelta(1)
         if cadence == "weekly":
@@ -1704,7 +1730,10 @@ def schedule_to_json(schedule: Schedule) -> dict[str, Any]:
             "within": _window_json(event.within),
         },
         "first": _window_json(schedule.first),
-        "anchors": [[a.month, a.day, a.lead] for a in schedule.anchors],
+        "anchors": [
+            [a.month, a.day, a.lead, *([a.weekday] if a.weekday >= 0 else [])]
+            for a in schedule.anchors
+        ],
         "problems": list(schedule.problems),
         "notes": list(schedule.notes),
     }
@@ -1737,8 +1766,8 @@ def schedule_from_json(data: dict[str, Any]) -> Schedule:
             problems=tuple(data["problems"]),
             first=_window_from(data["first"]),
             anchors=tuple(
-                Anchor(int(month), int(day), cast(Lead, lead))
-                for month, day, lead in data["anchors"]
+                Anchor(int(month), int(day), cast(Lead, lead), int(weekday[0]) if weekday else -1)
+                for month, day, lead, *weekday in data["anchors"]
             ),
             notes=tuple(data["notes"]),
         )
