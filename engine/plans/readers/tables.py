@@ -393,8 +393,22 @@ def _issuer_from_letterhead(lines: Sequence[str]) -> str:
 _NAME_AFTER = frozenset({"города", "город", "г.", "поселка", "посёлка", "села", "республики"})
 #: Words before which an adjective is a name («Петровского муниципального района»).
 _NAME_BEFORE = frozenset(
-    {"муниципального", "муниципальный", "района", "район", "области", "область", "края",
-     "край", "округа", "округ", "городского", "городской", "сельского", "автономного"}
+    {
+        "муниципального",
+        "муниципальный",
+        "района",
+        "район",
+        "области",
+        "область",
+        "края",
+        "край",
+        "округа",
+        "округ",
+        "городского",
+        "городской",
+        "сельского",
+        "автономного",
+    }
 )
 
 
@@ -412,7 +426,7 @@ def _sentence_case(text: str) -> str:
         after = words[i + 1] if i + 1 < len(words) else ""
         name = name or (after in _NAME_BEFORE and word not in _NAME_BEFORE)
         if name:
-            lead = len(word) - len(word.lstrip("«\"("))
+            lead = len(word) - len(word.lstrip('«"('))
             words[i] = word[:lead] + word[lead : lead + 1].upper() + word[lead + 1 :]
     return " ".join(words)
 
