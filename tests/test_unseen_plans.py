@@ -408,3 +408,22 @@ def test_a_friday_holiday_moves_a_weekly_report_back_to_thursday() -> None:
     # «ежемесячно по пятницам» names no day of a month: nothing to date, said so
     monthly = parse_deadline("ежемесячно по пятницам", FALL_2025)
     assert occurrences(monthly, FALL_2025, WorkCalendar()) == []
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("Григорьев\nА.Н.", ["Григорьев А.Н."]),
+        ("А.Н.\nГригорьев", ["А.Н. Григорьев"]),
+        ("Беляева О.П.\nГригорьев\nА.Н.", ["Беляева О.П.", "Григорьев А.Н."]),
+        ("<p>Федоров</p><p>И. С.</p><p>Руководители ОО</p>", ["Федоров И. С.", "Руководители ОО"]),
+        ("Петрова Н.В.\nруководители ШМО", ["Петрова Н.В.", "руководители ШМО"]),
+    ],
+)
+def test_a_name_broken_over_two_lines_of_a_cell_is_one_entry(
+    cell: str, expected: list[str]
+) -> None:
+    # Before: every line was an entry, so «Григорьев» and «А.Н.» were two unknown persons.
+    from engine.plans.resolve import entries
+
+    assert entries(cell, lambda text: []) == expected
