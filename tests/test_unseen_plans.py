@@ -427,3 +427,36 @@ def test_a_name_broken_over_two_lines_of_a_cell_is_one_entry(
     from engine.plans.resolve import entries
 
     assert entries(cell, lambda text: []) == expected
+
+
+@pytest.mark.parametrize(
+    ("lines", "kind"),
+    [
+        ("ПРИКАЗ\n«03» 02.2025 г.\t\t№ 45-од", "приказ"),
+        ("РАСПОРЯЖЕНИЕ\n« 20 » января 2025 г.\t№ 87-р", "распоряжение"),
+        ("Приказ № 17/1-ос от 28.01.2025г.", "приказ"),
+        ("Утверждён постановлением от 01.09.2025 № 201", "постановление"),
+    ],
+)
+def test_the_review_names_the_order_by_its_kind(
+    loaded: App, tmp_path: Path, lines: str, kind: str
+) -> None:
+    # Before: the review called every order «распоряжение», a приказ too.
+    from rich.console import Console
+
+    from engine.cli.review_view import render_review
+
+    path = tmp_path / "plan.txt"
+    path.write_text(
+        f"КОМИТЕТ ОБРАЗОВАНИЯ\n{lines}\n\n**План мероприятий на 2024-2025 учебный год**\n\n"
+        "№\tМероприятие\tСроки\tОтветственный\n1\tСовещание\tМарт\tГригорьев А.Н.\n",
+        encoding="utf-8",
+    )
+    data = _json(loaded, path)
+    assert data["plan"]["order_kind"] == kind
+    console = Console(record=True, width=120)
+    with session_scope(loaded.engine) as session:
+        render_review(console, _review(loaded, session, path), dry_run=True)
+    header = console.export_text().splitlines()[1]
+    assert f"{kind} № " in header
+    assert kind == "распоряжение" or "распоряжение" not in header

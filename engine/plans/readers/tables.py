@@ -261,6 +261,11 @@ _DATE = re.compile(
 )
 _ORDER_NUMBER = re.compile(r"№\s*(?P<n>[0-9A-Za-zА-Яа-яЁё][0-9A-Za-zА-Яа-яЁё/\-.]*)")
 _ORDER_KIND = re.compile(r"^(?:распоряжение|приказ|постановление)\b", re.IGNORECASE)
+#: The kind of order, in any case ("утверждён приказом от …"), by its stem.
+_ORDER_KIND_STEM = re.compile(r"(?<![а-яё])(приказ|распоряжени|постановлени)", re.IGNORECASE)
+_ORDER_KIND_NAME = {
+    "приказ": "приказ", "распоряжени": "распоряжение", "постановлени": "постановление"
+}  # fmt: skip
 _ORDER_INLINE = re.compile(
     r"(?:распоряжени|приказ|постановлени)\w*\b[^№]{0,120}?\bот\s+[^№]{6,40}?"
     r"\s*(?:г\.|года|г\b)?\s*№\s*\S+",
@@ -867,6 +872,8 @@ def _find_order(texts: Sequence[str], doc: SourceDocument) -> int | None:
             at = None
         if found and found[1] is not None:
             doc.order_number, doc.order_date = found
+            kind = _ORDER_KIND_STEM.search(text)
+            doc.order_kind = _ORDER_KIND_NAME[kind[1].lower()] if kind else ""
             return at
     return None
 
