@@ -127,7 +127,8 @@ def test_a_city_vpr_plan_in_opendocument_with_outline_numbers(directory: App) ->
     ]  # «1.», «2.»: sections
     assert _dues(m["1.1"]) == ["2025-09-30"]
     # «ежеквартально, до 10 числа месяца, следующего за отчетным»: 10 October, 10 January
-    # 2026 (holidays, back to 30 December), 10 April, 10 July
+    # 2026 (1–11 January holidays: by the one rule, the working day before — 30 December),
+    # 10 April, 10 July
     assert _dues(m["1.2"]) == ["2025-10-10", "2025-12-30", "2026-04-10", "2026-07-10"]
     assert m["1.3"]["schedule"]["occurrences"][0]["start"] == "2025-10-01"  # «IV квартал»
     assert _dues(m["1.4"]) == ["2025-12-31"]  # «в течение I полугодия» of the school year
