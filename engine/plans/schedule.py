@@ -1023,10 +1023,14 @@ class _Reader:
     def term(self, i: int) -> tuple[bool, int, int] | None:
         """A term named by an adjective: "в 10-дневный срок", "в двухнедельный срок",
         "в месячный срок", "в трёхдневный рабочий срок" → (working days?, days, after)."""
+        if i > 0 and self.kind_at(i - 1) == "num":
+            return None  # "3-х дневный": read from the number, not from the word
         j = i + 1 if self.word(i, "в") or self.word(i, "во") else i
-        count = 1
-        if self.kind_at(j) == "num" and self.kind_at(j + 1) == "dash":
-            count, j = self.tokens[j].value, j + 2
+        count = 0
+        if self.kind_at(j) == "num":  # "10-дневный", "3-х дневный", "10 дневный"
+            count, j = self.tokens[j].value, j + 1
+            if self.kind_at(j) == "dash":
+                j += 1
         if self.kind_at(j) != "word":
             return None
         text = self.tokens[j].text
@@ -1035,9 +1039,11 @@ class _Reader:
             ((stem, days) for stem, days in _TERM_UNITS if text[len(prefix) :].startswith(stem)),
             None,
         )
-        if unit is None or (prefix and count != 1) or not 0 < count <= 365:
+        if unit is None or (prefix and count) or not 0 <= count <= 365:
             return None
-        count *= _TERM_PREFIXES.get(prefix, 1)
+        if not (count or prefix or unit[1] > 1):
+            return None  # "дневный срок" alone names no number of days
+        count = count or _TERM_PREFIXES.get(prefix, 1)
         j += 1
         working = self.word(j, "рабоч*")
         if working or self.word(j, "календарн*"):
