@@ -117,7 +117,8 @@ GIA_KINDS = ("ГИА", "ОГЭ", "ЕГЭ", "ГВЭ")
 #: The version of the grammar that read a stored schedule. Raise it whenever the same
 #: phrase may be read differently; a stored schedule of another version is compared
 #: with the new reading in the next import review instead of being re-dated silently.
-#: 3: slash dates, terms named by an adjective («в 10-дневный срок»), weekdays of a week.
+#: 3: slash dates, terms named by an adjective («в 10-дневный срок»), weekdays of a week,
+#: ranges of quarters and terms («I-II квартал»).
 GRAMMAR_VERSION = 3
 
 Lead = Literal["by_start", "by_end", "from", "in", "early"]
@@ -1234,6 +1235,15 @@ class _Reader:
             return _Point("day", month, day=token.value, years=years), end
         ordinal = _ordinal(token)
         unit = _unit(self.tokens[i + 1]) if ordinal and i + 1 < len(self.tokens) else None
+        if ordinal is not None and unit is None and self.kind_at(i + 1) == "dash":
+            # "I-II квартал", "1-2 четверть": the first of a range takes the last one's unit
+            second = self.point(i + 2)
+            if second is not None and second[0].unit in (
+                "quarterly",
+                "half_yearly",
+                "school_quarterly",
+            ):
+                return _Point(second[0].unit, ordinal), i + 1
         if ordinal is not None and unit is not None and unit[0] != "yearly":
             limit = {"half_yearly": 2}.get(unit[0], 4)
             if ordinal > limit or unit[0] not in ("quarterly", "half_yearly", "school_quarterly"):
