@@ -118,7 +118,7 @@ GIA_KINDS = ("ГИА", "ОГЭ", "ЕГЭ", "ГВЭ")
 #: phrase may be read differently; a stored schedule of another version is compared
 #: with the new reading in the next import review instead of being re-dated silently.
 #: 3: slash dates, terms named by an adjective («в 10-дневный срок»), weekdays of a week,
-#: ranges of quarters and terms («I-II квартал»).
+#: ranges of quarters and terms («I-II квартал»), parts of a month («1 декада сентября»).
 GRAMMAR_VERSION = 3
 
 Lead = Literal["by_start", "by_end", "from", "in", "early"]
@@ -708,7 +708,7 @@ def _build_speller() -> Speller:
         *(spec for spec, _ in _OFFSET_UNITS), *(stem + "*" for stem, _, _ in _UNIT_STEMS),
         *MONTHS, *_NUMBER_WORDS, *_TERM_WORDS, *_YEAR_UNIT_WORDS, *_FOURTH,
         *(stem + "*" for stem in _ORDINAL_STEMS), "раз раза кажд* рабоч* календарн* числ*",
-        *(stem + "*" for stem, _ in _TERM_UNITS), "срок*",
+        *(stem + "*" for stem, _ in _TERM_UNITS), "срок* декад* половин*",
         *(prefix + stem + "*" for prefix in _TERM_PREFIXES for stem, _ in _TERM_UNITS),
     ]  # fmt: skip
     fillers = [
@@ -1175,8 +1175,33 @@ class _Reader:
         end = self.first_of(j, ("год", "года", "периода"))
         return None if end is None else (Window(None, self.period[1]), end)
 
+    def part_of_month(self, i: int) -> tuple[Window, int] | None:
+        """ "1 декада сентября", "во второй декаде мая", "в первой половине октября"."""
+        n = _ordinal(self.tokens[i]) if i < len(self.tokens) else None
+        parts = 3 if self.word(i + 1, "декад*") else 2 if self.word(i + 1, "половин*") else 0
+        if n is None or not parts or n > parts:
+            return None
+        month = self.point(i + 2)
+        if month is None or month[0].unit != "month":
+            return None
+        placed = self.resolve(month[0])
+        if placed is None or placed.start is None:
+            return None
+        size = 10 if parts == 3 else 15
+        start = placed.start + timedelta(days=size * (n - 1))
+        due = placed.due if n == parts else start + timedelta(days=size - 1)
+        return Window(start, due), month[1]
+
     def span(self, i: int, lead: Lead) -> tuple[Window, int, _Point | None] | None:
         """A dated span at ``i``: (window, end, the point if it was a single one)."""
+        part = self.part_of_month(i)
+        if part is not None:
+            window, end = part
+            return (
+                (Window(None, window.due) if lead in ("by_end", "by_start") else window),
+                end,
+                None,
+            )
         first = self.point(i)
         if first is None:
             return None
