@@ -1196,12 +1196,8 @@ class _Reader:
         """A dated span at ``i``: (window, end, the point if it was a single one)."""
         part = self.part_of_month(i)
         if part is not None:
-            window, end = part
-            return (
-                (Window(None, window.due) if lead in ("by_end", "by_start") else window),
-                end,
-                None,
-            )
+            days, after = part
+            return (Window(None, days.due) if lead in ("by_end", "by_start") else days), after, None
         first = self.point(i)
         if first is None:
             return None
