@@ -248,12 +248,15 @@ def test_the_unusual_plan_reviews_with_hand_computed_dates(loaded: App) -> None:
     assert _dues(measures["1"]) == ["2021-09-30"]
     assert _dues(measures["2.1"]) == ["2021-10-15"]  # «до 15.10»: no year, inside the period
     # «ежемесячно до 5 числа»: the 5th of each month, on a day off the working day before
+    # (inside the month; else the first working day after, ГК РФ ст. 193)
     assert _dues(measures["2.2"]) == [
         "2021-09-03",  # 5 Sep: Sunday
         "2021-10-05",
-        "2021-10-29",  # 30 October – 7 November 2021 were days off (Указ № 595)
+        # 30 October – 7 November 2021 were days off (Указ № 595): back would be
+        # 29 October, before November began, so forward to Monday 8 November
+        "2021-11-08",
         "2021-12-03",
-        "2021-12-30",  # 5 January: holidays, 31 December 2021 off
+        "2022-01-10",  # 1–9 January 2022 holidays: forward, never into December
         "2022-02-04",
         "2022-03-05",  # a working Saturday (7 March moved)
         "2022-04-05",

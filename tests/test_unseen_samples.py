@@ -92,8 +92,9 @@ def test_a_district_gia_roadmap_in_word_without_a_number_column(directory: App) 
         {"start": "2025-03-01", "due": "2025-03-15", "effective_due": "2025-03-14"}
     ]
     assert m[2]["responsible"] == ["все ОО (3)", "Беляева Ольга Петровна"]
-    # «ежемесячно до 5 числа»: 5 October 2024 a Saturday, 5 January 2025 a holiday
-    assert _dues(m[3])[:5] == ["2024-09-05", "2024-10-04", "2024-11-05", "2024-12-05", "2024-12-28"]
+    # «ежемесячно до 5 числа»: 5 October 2024 a Saturday (back to Friday 4.10); 5 January
+    # 2025 in the holidays (1–8 January): forward to Thursday 9.01, never into December
+    assert _dues(m[3])[:5] == ["2024-09-05", "2024-10-04", "2024-11-05", "2024-12-05", "2025-01-09"]
     assert len(_dues(m[3])) == 12
     assert m[3]["responsible"] == ["Федоров Илья Сергеевич", "Григорьев Андрей Николаевич"]
     assert m[4]["problems"] == ["Ответственный «Тарасова Е.М.» не найден в справочнике."]
@@ -127,9 +128,9 @@ def test_a_city_vpr_plan_in_opendocument_with_outline_numbers(directory: App) ->
     ]  # «1.», «2.»: sections
     assert _dues(m["1.1"]) == ["2025-09-30"]
     # «ежеквартально, до 10 числа месяца, следующего за отчетным»: 10 October, 10 January
-    # 2026 (1–11 January holidays: by the one rule, the working day before — 30 December),
-    # 10 April, 10 July
-    assert _dues(m["1.2"]) == ["2025-10-10", "2025-12-30", "2026-04-10", "2026-07-10"]
+    # 2026 (1–11 January holidays: not back into the quarter reported on — forward to
+    # Monday 12 January, ГК РФ ст. 193), 10 April, 10 July
+    assert _dues(m["1.2"]) == ["2025-10-10", "2026-01-12", "2026-04-10", "2026-07-10"]
     assert m["1.3"]["schedule"]["occurrences"][0]["start"] == "2025-10-01"  # «IV квартал»
     assert _dues(m["1.4"]) == ["2025-12-31"]  # «в течение I полугодия» of the school year
     assert m["1.4"]["responsible"] == ["Федоров Илья Сергеевич", "Беляева Ольга Петровна"]

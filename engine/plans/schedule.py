@@ -44,7 +44,10 @@ Decisions, so that staff and code mean the same thing:
   WorkCalendar.effective_deadline). Dates the code computes (recurring unit ends,
   continuous progress reports, calendar-day event offsets) move to the previous working
   day, so that nobody is late because of a weekend and the report is asked for on a day
-  someone reads mail.
+  someone reads mail — but never back across the unit it belongs to: a report on a quarter
+  due «до 10 числа месяца, следующего за отчетным» on 10 January (holidays) is due on the
+  first working day after (12.01, ГК РФ ст. 193), not on 30 December before the quarter
+  has ended; likewise a month's «до 5 числа» never falls in the month before.
 * **Recurring** occurrences are the calendar units (weeks Mon–Sun, months, quarters,
   half-years and years as above, school terms) whose last day falls inside the period —
   "ежеквартально" over a school year is the four quarter ends 30 Sep, 31 Dec, 31 Mar,
@@ -1586,7 +1589,14 @@ def _unit_occurrences(
                 if anchor.weekday >= 0:
                     where += f"-w{anchor.weekday}"
                 key = occurrence_key("unit", cadence, unit.start, where)
-                occurrence = _computed(max(placed.start or unit.start, start), placed.due, calendar)
+                # a report on the unit ("до 10 числа месяца, следующего за отчетным") is
+                # never due before the unit has ended, nor a month's before its month began
+                floor = None if cadence == "weekly" else unit.start
+                if floor is not None and placed.due > unit.due:
+                    floor = unit.due + timedelta(days=1)
+                occurrence = _computed(
+                    max(placed.start or unit.start, start), placed.due, calendar, floor
+                )
                 if cadence == "weekly" and occurrence.due < unit.start:
                     continue  # a week of holidays (1–11 January) asks for nothing
                 found.append(replace(occurrence, key=key))
@@ -1638,9 +1648,17 @@ def _in_unit(anchor: Anchor, unit: Window, cadence: Cadence) -> Window | None:
     return None
 
 
-def _computed(start: date, due: date, calendar: WorkCalendar) -> Occurrence:
-    due = calendar.on_or_before(due)
-    return Occurrence(min(start, due), due)
+def _computed(
+    start: date, due: date, calendar: WorkCalendar, floor: date | None = None
+) -> Occurrence:
+    """A computed due date on a day off moves back to the last working day — unless that
+    crosses ``floor`` (the quarter a report is about has not ended yet, the month has not
+    begun: 10 January on holidays is not 30 December); then it moves forward to the next
+    working day, as ГК РФ ст. 193 moves a term's last day."""
+    moved = calendar.on_or_before(due)
+    if floor is not None and moved < floor:
+        moved = due if calendar.is_working_day(due) else calendar.next_working_day(due)
+    return Occurrence(min(start, moved), moved)
 
 
 def _event_occurrences(
