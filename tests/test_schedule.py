@@ -343,7 +343,11 @@ def test_quarterly_over_a_school_year_is_the_four_quarter_ends() -> None:
 
 def test_recurring_units_end_on_working_days_inside_the_period() -> None:
     weekly = occurrences(parse_deadline("еженедельно", SCHOOL_2026), SCHOOL_2026, CALENDAR)
-    assert len(weekly) == 52
+    # 52 weeks end inside the period, but 4–10 January 2027 has no working day: that
+    # week asks for nothing (it used to be due on 30 December, a second time).
+    assert len(weekly) == 51
+    assert len({o.due for o in weekly}) == 51
+    assert date(2027, 1, 4) not in {o.start for o in weekly}
     assert all(CALENDAR.is_working_day(o.due) for o in weekly)
     assert weekly[0] == Occurrence(date(2026, 9, 1), date(2026, 9, 4))
     assert date(2027, 11, 5) not in {o.due for o in weekly}
@@ -578,7 +582,26 @@ VPR_2022 = [EventDate("ВПР", date(2022, 3, 15)), EventDate("ВПР", date(202
             "ежеквартально, до 5 числа месяца, следующего за отчетным",
             SCHOOL_2021,
             "recurring",
-            ["2021-10-05", "2021-12-30", "2022-04-05", "2022-07-05"],  # 5.01: holidays
+            # 5.01.2022 falls in the New Year holidays (1–9 January): the report on the
+            # fourth quarter is due on the first working day after, 10.01 (ГК РФ ст. 193),
+            # not on 30.12 before the quarter it reports on has ended
+            ["2021-10-05", "2022-01-10", "2022-04-05", "2022-07-05"],
+        ),
+        (
+            "ежеквартально, до 10 числа месяца, следующего за отчетным",
+            (date(2025, 9, 1), date(2026, 8, 31)),
+            "recurring",
+            # 10.01.2026 is a Saturday inside the holidays (1–11 January) → Monday 12.01;
+            # 10.04.2026 is a Friday, 10.07.2026 a Friday; 10.10.2025 a Friday
+            ["2025-10-10", "2026-01-12", "2026-04-10", "2026-07-10"],
+        ),
+        (
+            "ежемесячно до 5 числа",
+            (date(2025, 12, 1), date(2026, 2, 28)),
+            "recurring",
+            # 5.12.2025 Friday; 5.01.2026 a holiday → 12.01 (never in December);
+            # 5.02.2026 Thursday
+            ["2025-12-05", "2026-01-12", "2026-02-05"],
         ),
         ("2 раза в год (декабрь, май)", SCHOOL_2021, "recurring", ["2021-12-30", "2022-05-31"]),
         ("в начале октября", SCHOOL_2021, "window", ["2021-10-10"]),

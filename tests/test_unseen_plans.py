@@ -8,7 +8,7 @@ computed by hand on the Russian production calendar.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -248,12 +248,15 @@ def test_the_unusual_plan_reviews_with_hand_computed_dates(loaded: App) -> None:
     assert _dues(measures["1"]) == ["2021-09-30"]
     assert _dues(measures["2.1"]) == ["2021-10-15"]  # «до 15.10»: no year, inside the period
     # «ежемесячно до 5 числа»: the 5th of each month, on a day off the working day before
+    # (inside the month; else the first working day after, ГК РФ ст. 193)
     assert _dues(measures["2.2"]) == [
         "2021-09-03",  # 5 Sep: Sunday
         "2021-10-05",
-        "2021-10-29",  # 30 October – 7 November 2021 were days off (Указ № 595)
+        # 30 October – 7 November 2021 were days off (Указ № 595): back would be
+        # 29 October, before November began, so forward to Monday 8 November
+        "2021-11-08",
         "2021-12-03",
-        "2021-12-30",  # 5 January: holidays, 31 December 2021 off
+        "2022-01-10",  # 1–9 January 2022 holidays: forward, never into December
         "2022-02-04",
         "2022-03-05",  # a working Saturday (7 March moved)
         "2022-04-05",
@@ -289,3 +292,174 @@ def test_the_unusual_plan_reviews_with_hand_computed_dates(loaded: App) -> None:
     assert data["plan"]["controller_person"] == "Смирнова Анна Борисовна"
     for number in ("1", "2.1", "2.2", "2.3", "4", "5", "6"):
         assert measures[number]["problems"] == [], (number, measures[number]["problems"])
+
+
+# ------------------------------------------- found by a new user on plans of other committees
+
+
+def _read_text(tmp_path: Path, text: str) -> Any:
+    path = tmp_path / "plan.txt"
+    path.write_text(text, encoding="utf-8")
+    return read_document(path)
+
+
+@pytest.mark.parametrize("kind", ["План-график", "ПЛАН – ГРАФИК", "План - график"])
+def test_a_plan_schedule_is_a_plan_title_and_names_the_period(tmp_path: Path, kind: str) -> None:
+    # Before: «План-график …» was no plan heading: no title, and the period fell back to
+    # the order's date with a problem although the heading names the school year.
+    doc = _read_text(
+        tmp_path,
+        "ПРИКАЗ\n15.09.2025\t№ 401\n\n"
+        f"**{kind} мероприятий по повышению объективности оценивания на 2025/2026 учебный год**"
+        "\n\n№\tМероприятие\tСроки\tИсполнитель\n1\tМониторинг\tI квартал 2026\tГригорьев А.Н.\n",
+    )
+    assert doc.title.startswith(kind)
+    assert doc.period == (date(2025, 9, 1), date(2026, 8, 31))
+    assert doc.problems == []
+
+
+@pytest.mark.parametrize(
+    ("letterhead", "issuer"),
+    [
+        (
+            "КОМИТЕТ ОБРАЗОВАНИЯ АДМИНИСТРАЦИИ ПЕТРОВСКОГО МУНИЦИПАЛЬНОГО РАЙОНА",
+            "Комитет образования администрации Петровского муниципального района",
+        ),
+        (
+            "УПРАВЛЕНИЕ ОБРАЗОВАНИЯ АДМИНИСТРАЦИИ ГОРОДА ЗАРЕЧНЫЙ",
+            "Управление образования администрации города Заречный",
+        ),
+        (
+            "МИНИСТЕРСТВО ОБРАЗОВАНИЯ И НАУКИ ЗАОЗЁРНОЙ ОБЛАСТИ",
+            "Министерство образования и науки Заозёрной области",
+        ),
+        (
+            "МУНИЦИПАЛЬНОЕ БЮДЖЕТНОЕ ОБЩЕОБРАЗОВАТЕЛЬНОЕ УЧРЕЖДЕНИЕ «СРЕДНЯЯ ШКОЛА № 1»\n\n"
+            "УТВЕРЖДАЮ\nДиректор МБОУ «СШ № 1»\n_________ О.И. Кузнецов",
+            "Муниципальное бюджетное общеобразовательное учреждение «Средняя школа № 1»",
+        ),
+    ],
+)
+def test_a_letterhead_in_capitals_keeps_its_names_and_stops_at_the_stamp(
+    tmp_path: Path, letterhead: str, issuer: str
+) -> None:
+    # Before: every word but the first was lowered («администрации петровского
+    # муниципального района»), and an approval stamp between the letterhead and the
+    # order line was glued onto the issuer («…», УТВЕРЖДАЮ Директор … О.И. Кузнецов).
+    doc = _read_text(
+        tmp_path,
+        f"{letterhead}\n\nПРИКАЗ\n\n«03» 02.2025 г.\t\t№ 45-од\n\n"
+        "**План мероприятий на 2024-2025 учебный год**\n\n"
+        "№\tМероприятие\tСроки\tОтветственный\n1\tСовещание\tМарт\tГригорьев А.Н.\n",
+    )
+    assert doc.issuer == issuer
+
+
+FALL_2025 = (date(2025, 9, 1), date(2026, 8, 31))
+
+
+@pytest.mark.parametrize(
+    ("phrase", "weekday"),
+    [
+        ("еженедельно по пятницам", 4),
+        ("каждый вторник", 1),
+        ("по средам", 2),
+        ("еженедельно (понедельник)", 0),
+    ],
+)
+def test_a_weekday_anchors_each_week(phrase: str, weekday: int) -> None:
+    # Before: «по пятницам» was a filler word: every week was due on its last working
+    # day, whatever day the plan named, and «каждый вторник» was not read at all.
+    from engine.core.workcalendar import WorkCalendar
+    from engine.plans.schedule import (
+        occurrences,
+        parse_deadline,
+        schedule_from_json,
+        schedule_to_json,
+    )
+
+    calendar = WorkCalendar()
+    schedule = parse_deadline(phrase, FALL_2025)
+    assert schedule.kind == "recurring" and schedule.cadence == "weekly"
+    assert schedule.problems == ()
+    assert schedule_from_json(schedule_to_json(schedule)) == schedule  # stored and read back
+    dues = [o.due for o in occurrences(schedule, FALL_2025, calendar)]
+    # every week with its weekday a working day is due on that weekday ...
+    assert date(2025, 9, 1) + timedelta(weekday) == dues[0]
+    assert sum(1 for d in dues if d.weekday() == weekday) >= 45
+    # ... else on the working day before it, never twice on one day, never a week
+    # without working days (5–11 January 2026)
+    assert len(set(dues)) == len(dues)
+    assert all(calendar.is_working_day(d) for d in dues)
+    assert not any(date(2026, 1, 5) <= d <= date(2026, 1, 11) for d in dues)
+
+
+def test_a_friday_holiday_moves_a_weekly_report_back_to_thursday() -> None:
+    from engine.core.workcalendar import WorkCalendar
+    from engine.plans.schedule import occurrences, parse_deadline
+
+    dues = [
+        o.due
+        for o in occurrences(
+            parse_deadline("еженедельно по пятницам", FALL_2025), FALL_2025, WorkCalendar()
+        )
+    ]
+    assert date(2025, 10, 31) in dues  # Friday; Saturday 1 November 2025 was a working day
+    assert date(2025, 11, 1) not in dues
+    assert date(2026, 6, 11) in dues  # 12 June 2026 (Friday) is Russia Day
+    assert date(2025, 12, 30) in dues  # 2 January 2026 off, 31 December 2025 off
+    # «ежемесячно по пятницам» names no day of a month: nothing to date, said so
+    monthly = parse_deadline("ежемесячно по пятницам", FALL_2025)
+    assert occurrences(monthly, FALL_2025, WorkCalendar()) == []
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("Григорьев\nА.Н.", ["Григорьев А.Н."]),
+        ("А.Н.\nГригорьев", ["А.Н. Григорьев"]),
+        ("Беляева О.П.\nГригорьев\nА.Н.", ["Беляева О.П.", "Григорьев А.Н."]),
+        ("<p>Федоров</p><p>И. С.</p><p>Руководители ОО</p>", ["Федоров И. С.", "Руководители ОО"]),
+        ("Петрова Н.В.\nруководители ШМО", ["Петрова Н.В.", "руководители ШМО"]),
+    ],
+)
+def test_a_name_broken_over_two_lines_of_a_cell_is_one_entry(
+    cell: str, expected: list[str]
+) -> None:
+    # Before: every line was an entry, so «Григорьев» and «А.Н.» were two unknown persons.
+    from engine.plans.resolve import entries
+
+    assert entries(cell, lambda text: []) == expected
+
+
+@pytest.mark.parametrize(
+    ("lines", "kind"),
+    [
+        ("ПРИКАЗ\n«03» 02.2025 г.\t\t№ 45-од", "приказ"),
+        ("РАСПОРЯЖЕНИЕ\n« 20 » января 2025 г.\t№ 87-р", "распоряжение"),
+        ("Приказ № 17/1-ос от 28.01.2025г.", "приказ"),
+        ("Утверждён постановлением от 01.09.2025 № 201", "постановление"),
+    ],
+)
+def test_the_review_names_the_order_by_its_kind(
+    loaded: App, tmp_path: Path, lines: str, kind: str
+) -> None:
+    # Before: the review called every order «распоряжение», a приказ too.
+    from rich.console import Console
+
+    from engine.cli.review_view import render_review
+
+    path = tmp_path / "plan.txt"
+    path.write_text(
+        f"КОМИТЕТ ОБРАЗОВАНИЯ\n{lines}\n\n**План мероприятий на 2024-2025 учебный год**\n\n"
+        "№\tМероприятие\tСроки\tОтветственный\n1\tСовещание\tМарт\tГригорьев А.Н.\n",
+        encoding="utf-8",
+    )
+    data = _json(loaded, path)
+    assert data["plan"]["order_kind"] == kind
+    console = Console(record=True, width=120)
+    with session_scope(loaded.engine) as session:
+        render_review(console, _review(loaded, session, path), dry_run=True)
+    header = console.export_text().splitlines()[1]
+    assert f"{kind} № " in header
+    assert kind == "распоряжение" or "распоряжение" not in header

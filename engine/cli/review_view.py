@@ -80,7 +80,7 @@ def _header(console: Console, review: Review) -> None:
     details = [doc.issuer]
     if doc.order_number or doc.order_date:
         when = f" от {doc.order_date:%d.%m.%Y}" if doc.order_date else ""
-        details.append(f"распоряжение № {doc.order_number}{when}")
+        details.append(f"{doc.order_kind or 'документ'} № {doc.order_number}{when}".strip())
     details.append(
         f"период {review.period[0]:%d.%m.%Y}–{review.period[1]:%d.%m.%Y} "
         f"({PERIOD_SOURCES[review.period_source]})"

@@ -137,6 +137,7 @@ class Review:
             "plan": {
                 "title": doc.title,
                 "issuer": doc.issuer,
+                "order_kind": doc.order_kind,
                 "order_number": doc.order_number,
                 "order_date": doc.order_date.isoformat() if doc.order_date else None,
                 "period": [self.period[0].isoformat(), self.period[1].isoformat()],

@@ -248,6 +248,36 @@ def _mentions_schools(text: str, abbreviations: dict[str, str]) -> bool:
     return False
 
 
+_ONLY_INITIALS = re.compile(r"^\s*[А-ЯЁ]\.\s?[А-ЯЁ]\.?\s*$")
+_ENDS_WITH_SURNAME = re.compile(r"(?<![А-Яа-яЁё.])" + _SURNAME + r"\s*$")
+_STARTS_WITH_SURNAME = re.compile(r"^\s*" + _SURNAME + r"(?![А-Яа-яЁё.])")
+
+
+def _lines(text: str) -> list[str]:
+    """The cell's lines, a name broken over two of them joined again.
+
+    A narrow Word cell often holds «Григорьев» / «А.Н.» (or «А.Н.» / «Григорьев»): a
+    line of initials alone belongs to the surname on the line before it, or else after it.
+    """
+    lines = [_TAGS.sub(" ", line).strip() for line in _LINES.split(text)]
+    lines = [line for line in lines if line]
+    joined: list[str] = []
+    carry = ""
+    for line in lines:
+        if carry:
+            line, carry = f"{carry} {line}", ""
+        if _ONLY_INITIALS.match(line):
+            if joined and _ENDS_WITH_SURNAME.search(joined[-1]):
+                joined[-1] = f"{joined[-1]} {line}"
+                continue
+            carry = line  # initials before the surname on the next line
+            continue
+        joined.append(line)
+    if carry:
+        joined.append(carry)
+    return joined
+
+
 def entries(text: str, split_mentions: Callable[[str], list[Mention]]) -> list[str]:
     """The entries of a responsible cell, as written (see the module doc).
 
@@ -256,7 +286,7 @@ def entries(text: str, split_mentions: Callable[[str], list[Mention]]) -> list[s
     before a name stays with it ("Директор Иванова А.А. Заместитель Петров Б.Б.").
     """
     found: list[str] = []
-    for line in _LINES.split(text):
+    for line in _lines(text):
         for piece in re.split(r"[,;]", line):
             piece = _TAGS.sub(" ", piece).strip(" :-–—\t")
             if not normalise(piece):

@@ -44,7 +44,10 @@ Decisions, so that staff and code mean the same thing:
   WorkCalendar.effective_deadline). Dates the code computes (recurring unit ends,
   continuous progress reports, calendar-day event offsets) move to the previous working
   day, so that nobody is late because of a weekend and the report is asked for on a day
-  someone reads mail.
+  someone reads mail — but never back across the unit it belongs to: a report on a quarter
+  due «до 10 числа месяца, следующего за отчетным» on 10 January (holidays) is due on the
+  first working day after (12.01, ГК РФ ст. 193), not on 30 December before the quarter
+  has ended; likewise a month's «до 5 числа» never falls in the month before.
 * **Recurring** occurrences are the calendar units (weeks Mon–Sun, months, quarters,
   half-years and years as above, school terms) whose last day falls inside the period —
   "ежеквартально" over a school year is the four quarter ends 30 Sep, 31 Dec, 31 Mar,
@@ -117,7 +120,9 @@ GIA_KINDS = ("ГИА", "ОГЭ", "ЕГЭ", "ГВЭ")
 #: The version of the grammar that read a stored schedule. Raise it whenever the same
 #: phrase may be read differently; a stored schedule of another version is compared
 #: with the new reading in the next import review instead of being re-dated silently.
-GRAMMAR_VERSION = 2
+#: 3: slash dates, terms named by an adjective («в 10-дневный срок»), weekdays of a week,
+#: ranges of quarters and terms («I-II квартал»), parts of a month («1 декада сентября»).
+GRAMMAR_VERSION = 3
 
 Lead = Literal["by_start", "by_end", "from", "in", "early"]
 
@@ -175,11 +180,13 @@ class Anchor:
 
     ``month`` 0: any month of the unit; ``day`` 0: the whole month. ``lead`` as for
     dated phrases: "до мая" (``by_start``) is by 30 April, "до 1 сентября" by that day.
+    ``weekday``: the day of each week ("еженедельно по пятницам", "каждый вторник").
     """
 
     month: int = 0
     day: int = 0
     lead: Lead = "in"
+    weekday: int = -1  # "по пятницам": 0 Monday … 6 Sunday of each week; -1 none
 
 
 @dataclass(frozen=True)
@@ -277,6 +284,9 @@ class _Token:
 _FOLD = str.maketrans(dict.fromkeys("‐‑‒–—―−", "-") | {"ё": "е", "і": "i"})
 _TAGS = re.compile(r"<[^>]*>")
 _YEAR_SLASH = re.compile(r"(?<=\d)\s*/\s*(?=\d)")
+#: "15/03/2025", "15/03/25": a date typed with slashes (read as with dots; the slash
+#: between years, "2024/2025", stays a range of years).
+_DATE_SLASH = re.compile(r"(?<![\d/])\d{1,2}\s*/\s*\d{1,2}\s*/\s*(?:\d{4}|\d{2})(?![\d/])")
 #: Dates as typed: "15.09.2021", "15 . 09. 2021", "20.12. 2021", "15.09.21", "09.2021"
 #: (a month), "15.05" (no year). Spaces around the dots only before a four-digit year:
 #: "15.09. 21" is too unsure to read.
@@ -329,7 +339,8 @@ def _date_token(m: re.Match[str]) -> _Token:
 
 def _tokenize(display: str) -> list[_Token]:
     lowered = "".join(c.lower() if len(c.lower()) == 1 else c for c in display)
-    text = _YEAR_SLASH.sub(lambda m: "-" + " " * (len(m.group()) - 1), lowered.translate(_FOLD))
+    text = _DATE_SLASH.sub(lambda m: m.group().replace("/", "."), lowered.translate(_FOLD))
+    text = _YEAR_SLASH.sub(lambda m: "-" + " " * (len(m.group()) - 1), text)
     tokens: list[_Token] = []
     for m in _TOKEN.finditer(text):
         after_clause = bool(tokens) and tokens[-1].text in _NOT_A_DATE_AFTER
@@ -626,6 +637,13 @@ _AFTER_WORDS = _alts(
 )
 #: "со дня получения результатов [ВПР]": the results of an assessment.
 _RESULTS = _alts("получени* результат* | поступлени* результат*")
+#: "в 10-дневный / двухнедельный / месячный срок": a term named by an adjective, its
+#: number written before the unit in digits ("10-") or as the word's first part ("двух").
+_TERM_UNITS: tuple[tuple[str, int], ...] = (("дневн", 1), ("недельн", 7), ("месячн", MONTH_DAYS))
+_TERM_PREFIXES: dict[str, int] = {
+    "одно": 1, "двух": 2, "трех": 3, "четырех": 4, "пяти": 5, "шести": 6, "семи": 7,
+    "восьми": 8, "девяти": 9, "десяти": 10, "пятнадцати": 15, "двадцати": 20, "тридцати": 30,
+}  # fmt: skip
 #: Offset units in calendar days; "рабочих" before a day unit makes it working days.
 _OFFSET_UNITS: tuple[tuple[str, int], ...] = (
     ("ден*", 1), ("дн*", 1), ("сут*", 1), ("недел*", 7), ("месяц*", MONTH_DAYS)
@@ -693,6 +711,8 @@ def _build_speller() -> Speller:
         *(spec for spec, _ in _OFFSET_UNITS), *(stem + "*" for stem, _, _ in _UNIT_STEMS),
         *MONTHS, *_NUMBER_WORDS, *_TERM_WORDS, *_YEAR_UNIT_WORDS, *_FOURTH,
         *(stem + "*" for stem in _ORDINAL_STEMS), "раз раза кажд* рабоч* календарн* числ*",
+        *(stem + "*" for stem, _ in _TERM_UNITS), "срок* декад* половин*",
+        *(prefix + stem + "*" for prefix in _TERM_PREFIXES for stem, _ in _TERM_UNITS),
     ]  # fmt: skip
     fillers = [
         *_FILLERS, *_CONTINUOUS_MODIFIERS, *_CONTINUOUS_TAIL, *_UNIT_RESULTS_SKIP, *_WEEKDAYS,
@@ -770,6 +790,7 @@ class _Reader:
             self.continuous,
             self.elapsed,
             self.dated,
+            self.weekday,
         ]
         if swallowing:  # these take the rest of their words, so never inside a swallow
             rules[1:1] = [self.on_demand, self.reference]
@@ -829,6 +850,17 @@ class _Reader:
         if years is not None:
             return _Clause("continuous", i, after_years, windows=(Window(*years.span()),))
         return _Clause("continuous", i, end)
+
+    def weekday(self, i: int) -> _Clause | None:
+        """ "по пятницам", "каждый вторник", "в среду": the day of each week the work is due.
+
+        Tried after dated clauses, so a weekday written beside a date ("12.03 (вт)")
+        stays a check of that date.
+        """
+        j = self.first_of(i, ("по", "кажд*", "в", "во")) or i
+        if self.kind_at(j) != "word" or self.tokens[j].text not in _WEEKDAYS:
+            return None
+        return _Clause("anchor", i, j + 1, anchor=Anchor(weekday=_WEEKDAYS[self.tokens[j].text]))
 
     def recurring(self, i: int) -> _Clause | None:
         for spec, cadence in _RECURRING_WORDS:
@@ -932,7 +964,7 @@ class _Reader:
 
     def month_note(self, i: int, end: int) -> tuple[str, ...]:
         """A duration in months is counted in days: the review says how many."""
-        if any(self.word(k, "месяц*") for k in range(i, end)):
+        if any(self.word(k, "месяц*") or self.word(k, "месячн*") for k in range(i, end)):
             return (f"Месяц в сроке считается как {MONTH_DAYS} календарных дней.",)
         return ()
 
@@ -971,6 +1003,9 @@ class _Reader:
     def duration(self, i: int) -> tuple[bool, int, int] | None:
         """ "в течение двух недель", "не позднее 5 рабочих дней", "за неделю"
         → (working days?, days, index after)."""
+        term = self.term(i)
+        if term is not None:
+            return term
         j = self.first_of(i, _OFFSET_LEADS)
         if j is None or j >= len(self.tokens):
             return None
@@ -988,6 +1023,38 @@ class _Reader:
                     return None  # "рабочих недель": not a unit anyone counts in
                 return working, count * days, j + 1
         return None
+
+    def term(self, i: int) -> tuple[bool, int, int] | None:
+        """A term named by an adjective: "в 10-дневный срок", "в двухнедельный срок",
+        "в месячный срок", "в трёхдневный рабочий срок" → (working days?, days, after)."""
+        if i > 0 and self.kind_at(i - 1) == "num":
+            return None  # "3-х дневный": read from the number, not from the word
+        j = i + 1 if self.word(i, "в") or self.word(i, "во") else i
+        count = 0
+        if self.kind_at(j) == "num":  # "10-дневный", "3-х дневный", "10 дневный"
+            count, j = self.tokens[j].value, j + 1
+            if self.kind_at(j) == "dash":
+                j += 1
+        if self.kind_at(j) != "word":
+            return None
+        text = self.tokens[j].text
+        prefix = next((p for p in _TERM_PREFIXES if text.startswith(p)), "")
+        unit = next(
+            ((stem, days) for stem, days in _TERM_UNITS if text[len(prefix) :].startswith(stem)),
+            None,
+        )
+        if unit is None or (prefix and count) or not 0 <= count <= 365:
+            return None
+        if not (count or prefix or unit[1] > 1):
+            return None  # "дневный срок" alone names no number of days
+        count = count or _TERM_PREFIXES.get(prefix, 1)
+        j += 1
+        working = self.word(j, "рабоч*")
+        if working or self.word(j, "календарн*"):
+            j += 1
+        if not self.word(j, "срок*") or (working and unit[1] != 1):
+            return None
+        return working, count * unit[1], j + 1
 
     def count_at(self, i: int) -> tuple[int, int] | None:
         """A number at ``i``, in digits or words ("двадцати пяти"): (value, tokens used)."""
@@ -1111,8 +1178,29 @@ class _Reader:
         end = self.first_of(j, ("год", "года", "периода"))
         return None if end is None else (Window(None, self.period[1]), end)
 
+    def part_of_month(self, i: int) -> tuple[Window, int] | None:
+        """ "1 декада сентября", "во второй декаде мая", "в первой половине октября"."""
+        n = _ordinal(self.tokens[i]) if i < len(self.tokens) else None
+        parts = 3 if self.word(i + 1, "декад*") else 2 if self.word(i + 1, "половин*") else 0
+        if n is None or not parts or n > parts:
+            return None
+        month = self.point(i + 2)
+        if month is None or month[0].unit != "month":
+            return None
+        placed = self.resolve(month[0])
+        if placed is None or placed.start is None:
+            return None
+        size = 10 if parts == 3 else 15
+        start = placed.start + timedelta(days=size * (n - 1))
+        due = placed.due if n == parts else start + timedelta(days=size - 1)
+        return Window(start, due), month[1]
+
     def span(self, i: int, lead: Lead) -> tuple[Window, int, _Point | None] | None:
         """A dated span at ``i``: (window, end, the point if it was a single one)."""
+        part = self.part_of_month(i)
+        if part is not None:
+            days, after = part
+            return (Window(None, days.due) if lead in ("by_end", "by_start") else days), after, None
         first = self.point(i)
         if first is None:
             return None
@@ -1171,6 +1259,15 @@ class _Reader:
             return _Point("day", month, day=token.value, years=years), end
         ordinal = _ordinal(token)
         unit = _unit(self.tokens[i + 1]) if ordinal and i + 1 < len(self.tokens) else None
+        if ordinal is not None and unit is None and self.kind_at(i + 1) == "dash":
+            # "I-II квартал", "1-2 четверть": the first of a range takes the last one's unit
+            second = self.point(i + 2)
+            if second is not None and second[0].unit in (
+                "quarterly",
+                "half_yearly",
+                "school_quarterly",
+            ):
+                return _Point(second[0].unit, ordinal), i + 1
         if ordinal is not None and unit is not None and unit[0] != "yearly":
             limit = {"half_yearly": 2}.get(unit[0], 4)
             if ordinal > limit or unit[0] not in ("quarterly", "half_yearly", "school_quarterly"):
@@ -1301,6 +1398,9 @@ def parse_deadline(phrase: str, period: tuple[date, date]) -> Schedule:
     anchors: list[Anchor] = []
     used = of("dated")
     continuous = [w for c in of("continuous") for w in c.windows] or [Window(*period)]
+    weekly = [c for c in of("anchor") if c.anchor is not None and c.anchor.weekday >= 0]
+    if weekly and not of("recurring"):  # "каждый вторник": the week is the cadence
+        clauses.append(_Clause("recurring", weekly[0].first, weekly[0].first, cadence="weekly"))
     if of("event"):
         kind, used, binding, windows = "event", of("event")[:1], of("event")[0].binding, []
     elif of("recurring"):
@@ -1486,8 +1586,19 @@ def _unit_occurrences(
                 where = f"@{anchor.month:02d}-{anchor.day:02d}"
                 if not anchor.day and anchor.lead != "in":
                     where += f"-{anchor.lead}"
+                if anchor.weekday >= 0:
+                    where += f"-w{anchor.weekday}"
                 key = occurrence_key("unit", cadence, unit.start, where)
-                occurrence = _computed(max(placed.start or unit.start, start), placed.due, calendar)
+                # a report on the unit ("до 10 числа месяца, следующего за отчетным") is
+                # never due before the unit has ended, nor a month's before its month began
+                floor = None if cadence == "weekly" else unit.start
+                if floor is not None and placed.due > unit.due:
+                    floor = unit.due + timedelta(days=1)
+                occurrence = _computed(
+                    max(placed.start or unit.start, start), placed.due, calendar, floor
+                )
+                if cadence == "weekly" and occurrence.due < unit.start:
+                    continue  # a week of holidays (1–11 January) asks for nothing
                 found.append(replace(occurrence, key=key))
             continue
         if not start <= unit.due <= end:
@@ -1497,6 +1608,8 @@ def _unit_occurrences(
         if after is not None and unit.due <= after:
             continue
         occurrence = _computed(max(unit.start, start), unit.due, calendar)
+        if cadence == "weekly" and occurrence.due < max(unit.start, start):
+            continue  # a week of holidays, or a week whose working days precede the plan
         found.append(replace(occurrence, key=occurrence_key("unit", cadence, unit.start)))
     return found
 
@@ -1508,6 +1621,8 @@ def _in_unit(anchor: Anchor, unit: Window, cadence: Cadence) -> Window | None:
     the unit — when reports on a quarter or a half-year are due.
     """
     assert unit.start is not None
+    if anchor.weekday >= 0:
+        return Window(None, unit.start + timedelta(anchor.weekday)) if cadence == "weekly" else None
     if anchor.month == 0:
         month_start = unit.start if cadence in ("monthly", "weekly") else unit.due + timedelta(1)
         if cadence == "weekly":
@@ -1533,9 +1648,17 @@ def _in_unit(anchor: Anchor, unit: Window, cadence: Cadence) -> Window | None:
     return None
 
 
-def _computed(start: date, due: date, calendar: WorkCalendar) -> Occurrence:
-    due = calendar.on_or_before(due)
-    return Occurrence(min(start, due), due)
+def _computed(
+    start: date, due: date, calendar: WorkCalendar, floor: date | None = None
+) -> Occurrence:
+    """A computed due date on a day off moves back to the last working day — unless that
+    crosses ``floor`` (the quarter a report is about has not ended yet, the month has not
+    begun: 10 January on holidays is not 30 December); then it moves forward to the next
+    working day, as ГК РФ ст. 193 moves a term's last day."""
+    moved = calendar.on_or_before(due)
+    if floor is not None and moved < floor:
+        moved = due if calendar.is_working_day(due) else calendar.next_working_day(due)
+    return Occurrence(min(start, moved), moved)
 
 
 def _event_occurrences(
@@ -1662,7 +1785,10 @@ def schedule_to_json(schedule: Schedule) -> dict[str, Any]:
             "within": _window_json(event.within),
         },
         "first": _window_json(schedule.first),
-        "anchors": [[a.month, a.day, a.lead] for a in schedule.anchors],
+        "anchors": [
+            [a.month, a.day, a.lead, *([a.weekday] if a.weekday >= 0 else [])]
+            for a in schedule.anchors
+        ],
         "problems": list(schedule.problems),
         "notes": list(schedule.notes),
     }
@@ -1695,8 +1821,8 @@ def schedule_from_json(data: dict[str, Any]) -> Schedule:
             problems=tuple(data["problems"]),
             first=_window_from(data["first"]),
             anchors=tuple(
-                Anchor(int(month), int(day), cast(Lead, lead))
-                for month, day, lead in data["anchors"]
+                Anchor(int(month), int(day), cast(Lead, lead), int(weekday[0]) if weekday else -1)
+                for month, day, lead, *weekday in data["anchors"]
             ),
             notes=tuple(data["notes"]),
         )

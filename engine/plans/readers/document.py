@@ -61,6 +61,7 @@ class SourceDocument:
     title: str = ""
     issuer: str = ""
     order_number: str = ""  # "149"
+    order_kind: str = ""  # "приказ", "распоряжение", "постановление"; "" if not said
     order_date: date | None = None
     period_text: str = ""  # "2020-2021 учебный год" as found, "" if absent
     period: tuple[date, date] | None = None  # parsed period, None if absent

@@ -43,6 +43,7 @@ spreadsheet template, which win.
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -260,6 +261,11 @@ _DATE = re.compile(
 )
 _ORDER_NUMBER = re.compile(r"№\s*(?P<n>[0-9A-Za-zА-Яа-яЁё][0-9A-Za-zА-Яа-яЁё/\-.]*)")
 _ORDER_KIND = re.compile(r"^(?:распоряжение|приказ|постановление)\b", re.IGNORECASE)
+#: The kind of order, in any case ("утверждён приказом от …"), by its stem.
+_ORDER_KIND_STEM = re.compile(r"(?<![а-яё])(приказ|распоряжени|постановлени)", re.IGNORECASE)
+_ORDER_KIND_NAME = {
+    "приказ": "приказ", "распоряжени": "распоряжение", "постановлени": "постановление"
+}  # fmt: skip
 _ORDER_INLINE = re.compile(
     r"(?:распоряжени|приказ|постановлени)\w*\b[^№]{0,120}?\bот\s+[^№]{6,40}?"
     r"\s*(?:г\.|года|г\b)?\s*№\s*\S+",
@@ -286,8 +292,10 @@ _NAME = r"(?:[А-ЯЁ]\.\s?[А-ЯЁ]\.\s?[А-ЯЁ][а-яё-]+|[А-ЯЁ][а-яё-
 _PERSON = re.compile(r"^[_\s]*" + _NAME + r"$")
 #: "Начальник отдела образования ______ А.Б. Смирнова": position and name on one line.
 _SIGNATURE = re.compile(r"^(?P<position>[А-ЯЁ][^_]*?)[\s_]+(?P<name>" + _NAME + r")$")
+#: "План-график мероприятий …" is a plan too: a hyphenated kind of plan after the word.
 _PLAN_HEADING = re.compile(
-    r"^(?:план|программа|дорожная\s+карта|комплекс\s+мер)(?:\s|$)", re.IGNORECASE
+    r"^(?:план(?:\s*[-–]\s*график)?|программа|дорожная\s+карта|комплекс\s+мер)(?:\s|$)",
+    re.IGNORECASE,
 )
 _ORDER_TITLE = re.compile(
     r"^об\s+утверждении\s+(?P<what>плана|программы|дорожной\s+карты)\b(?P<rest>.*)$",
@@ -374,8 +382,8 @@ def _issuer_from_letterhead(lines: Sequence[str]) -> str:
     if body_at is None:
         return " ".join(lines)
     body = lines[body_at]
-    if body.isupper() and "«" not in body and '"' not in body:
-        body = body.capitalize()
+    if body.isupper():
+        body = _sentence_case(body)
     rest = " ".join(line for i, line in enumerate(lines) if i != body_at)
     if not rest:
         return body
@@ -384,6 +392,48 @@ def _issuer_from_letterhead(lines: Sequence[str]) -> str:
     if rest.startswith(("«", '"')):  # "Муниципальное казённое учреждение «Отдел …»"
         return f"{body} {rest}"
     return f"{body}, {rest}"
+
+
+#: Words after which a capitalised letterhead's next word is a name («города Заречный»).
+_NAME_AFTER = frozenset({"города", "город", "г.", "поселка", "посёлка", "села", "республики"})
+#: Words before which an adjective is a name («Петровского муниципального района»).
+_NAME_BEFORE = frozenset(
+    {
+        "муниципального",
+        "муниципальный",
+        "района",
+        "район",
+        "области",
+        "область",
+        "края",
+        "край",
+        "округа",
+        "округ",
+        "городского",
+        "городской",
+        "сельского",
+        "автономного",
+    }
+)
+
+
+def _sentence_case(text: str) -> str:
+    """A letterhead typed in capitals, in the case its official name is written.
+
+    Lowering every word but the first loses the place names («ПЕТРОВСКОГО
+    МУНИЦИПАЛЬНОГО РАЙОНА», «ГОРОДА ЗАРЕЧНЫЙ»): a word before a territory word or after
+    «города» is a name, as is the first word inside «…» (the school's own name).
+    """
+    words = text.lower().split(" ")
+    for i, word in enumerate(words):
+        name = i == 0 or word.startswith("«")
+        name = name or (i > 0 and words[i - 1] in _NAME_AFTER)
+        after = words[i + 1] if i + 1 < len(words) else ""
+        name = name or (after in _NAME_BEFORE and word not in _NAME_BEFORE)
+        if name:
+            lead = len(word) - len(word.lstrip('«"('))
+            words[i] = word[:lead] + word[lead : lead + 1].upper() + word[lead + 1 :]
+    return " ".join(words)
 
 
 def _issuer_from_position(position: str) -> str:
@@ -822,6 +872,8 @@ def _find_order(texts: Sequence[str], doc: SourceDocument) -> int | None:
             at = None
         if found and found[1] is not None:
             doc.order_number, doc.order_date = found
+            kind = _ORDER_KIND_STEM.search(text)
+            doc.order_kind = _ORDER_KIND_NAME[kind[1].lower()] if kind else ""
             return at
     return None
 
@@ -834,7 +886,10 @@ def _find_issuer(texts: Sequence[str], kind_at: int | None, doc: SourceDocument)
     the day the plan was adopted, with no order number.
     """
     if kind_at is not None and 0 < kind_at <= 8:
-        doc.issuer = _issuer_from_letterhead(texts[:kind_at])
+        # the letterhead ends where an approval stamp (УТВЕРЖДАЮ / Директор …) begins
+        head = list(itertools.takewhile(lambda text: not _APPROVAL.match(text), texts[:kind_at]))
+        if head:
+            doc.issuer = _issuer_from_letterhead(head)
     stamp = next((i for i, text in enumerate(texts) if _APPROVAL.match(text)), None)
     if stamp is None:
         return
