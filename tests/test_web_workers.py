@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tests.conftest import write_config
-from tests.test_cli import MEASURES, Cli
+from tests.test_cli import Cli, web_process
 
 COOKIE = "measures_session"
 
@@ -56,24 +54,8 @@ def test_two_workers_share_the_port_and_stop_on_sigterm(tmp_path: Path) -> None:
     write_config(tmp_path, url, "[web]\nrate_limit = 10000\n")
     cli("init", "--simulation")
     port = _free_port()
-    process = subprocess.Popen(
-        [MEASURES, "web", "--port", str(port), "--workers", "2"],
-        env=cli.env,
-        cwd=tmp_path,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = web_process(cli, port, "--workers", "2")
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                assert _get(port)[0] == 200
-                break
-            except OSError:
-                assert process.poll() is None, process.communicate()
-                assert time.monotonic() < deadline, "measures web --workers 2 did not answer"
-                time.sleep(0.3)
         workers = _workers(process.pid)
         assert len(workers) == 2, workers
 
