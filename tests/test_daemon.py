@@ -73,7 +73,7 @@ def test_web_alone_serves_and_stops_and_a_taken_port_is_a_clear_error(tmp_path: 
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
+            process.communicate()  # closes the pipes too
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -38,7 +38,7 @@ def _get(port: int, cookie: str = "") -> tuple[int, str, str]:
     request = urllib.request.Request(f"http://127.0.0.1:{port}/signin")
     if cookie:
         request.add_header("Cookie", f"{COOKIE}={cookie}")
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=90) as response:
         body = response.read().decode("utf-8")
         set_cookie = response.headers.get("Set-Cookie") or ""
     fresh = set_cookie.split(";", 1)[0].removeprefix(f"{COOKIE}=") if set_cookie else ""
@@ -91,4 +91,4 @@ def test_two_workers_share_the_port_and_stop_on_sigterm(tmp_path: Path) -> None:
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
+            print(process.communicate()[1])  # closes the pipes; shown if the test failed

@@ -195,6 +195,10 @@ def _secure(response: Response) -> None:
         response.headers.setdefault(name, value)
 
 
+#: How long uvicorn's supervisor waits for a worker's answer before replacing it.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
 def _server_options(app: App, host: str | None, port: int | None) -> dict[str, Any]:
     """What every way of serving the web door passes to uvicorn."""
     settings = app.config.settings.web
@@ -260,5 +264,11 @@ def serve_workers(app: App, workers: int, host: str | None = None, port: int | N
         f"{__name__}:app_from_environment",
         factory=True,
         workers=workers,
+        # The supervisor pings each worker and replaces one that does not answer in time.
+        # A spawned worker first re-imports the command before it can answer, which on a
+        # busy machine may take longer than uvicorn's 5 s: a guard (once a worker was
+        # replaced during the test on a machine at load 8; the cause was not
+        # established). A hung worker is still replaced, a minute later.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         **_server_options(app, host, port),
     )
