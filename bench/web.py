@@ -1,30 +1,34 @@
 """p50/p95 of the busiest pages with 20 concurrent clients on a region-sized database.
 
-    .venv/bin/python bench/web.py [--schools 1000] [--clients 20] [--requests 25]
+    .venv/bin/python bench/web.py [--schools 1000] [--clients 20] [--requests 25] [--workers 1]
 
 A SQLite file is generated in a temporary folder: 1,000 schools (each with its head), a
 plan whose 24 measures fan out to every school (24,000 tasks, states mixed as in the
-middle of a school year, with their audit rows), then the real web server (uvicorn on
-loopback, the same handlers as `measures run`) is hammered by ``--clients`` concurrent
-clients, each signed in with a session cookie:
+middle of a school year, with their audit rows), then the real web server — the
+``measures web --workers N`` command as its own process(es), so the clients here do not
+share an interpreter lock with it — is hammered by ``--clients`` concurrent clients,
+each signed in with a session cookie:
 
 * На исполнение (``/tasks``) as school heads (24 tasks each);
 * На контроле (``/control``) as the plan's controller (every report waiting);
 * План (``/plans/1``) — the dashboard with its progress counts and chart.
 
-Prints a Markdown table for bench/RESULTS.md. Requests stay on 127.0.0.1 and stop after
-``--requests`` per client per page.
+Prints a Markdown table for bench/RESULTS.md, with the machine's 1-minute load average
+before and after each page (the machine may be shared: read the figures against it).
+Requests stay on 127.0.0.1 and stop after ``--requests`` per client per page.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -42,7 +46,6 @@ from engine.core.db import session_scope, upgrade  # noqa: E402
 from engine.core.models import AuditEvent, Measure, Person, Plan, School, Task, pk  # noqa: E402
 from engine.core.settings import load_config  # noqa: E402
 from engine.lifecycle import audit  # noqa: E402
-from engine.web import web_server  # noqa: E402
 
 NOW = datetime(2027, 2, 10, 7, 0, tzinfo=UTC)
 CREATED = datetime(2026, 8, 31, 6, 0, tzinfo=UTC)
@@ -178,16 +181,56 @@ async def hammer(base: str, cookies: list[str], path_for: list[str], requests: i
     return timings
 
 
+def start_server(folder: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    """``measures web`` on the generated database, answering at /signin."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEASURES_")}
+    env["MEASURES_CONFIG"] = str(folder / "config.toml")
+    env["MEASURES_NOW"] = NOW.isoformat()  # the moment the data was generated for
+    measures = Path(sys.executable).parent / "measures"
+    command = [str(measures), "web", "--port", str(port), "--workers", str(workers)]
+    server = subprocess.Popen(command, env=env, cwd=folder, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/signin", timeout=5).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise SystemExit("measures web did not start")
+        time.sleep(0.2)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its live children, from /proc:
+    the server's own cost per request, whatever else the machine is doing."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--schools", type=int, default=1000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=25)
+    parser.add_argument("--workers", type=int, default=1, help="measures web --workers")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="measures-bench-web-"))
     port = 18000 + random.randint(0, 999)
     (folder / "config.toml").write_text(
-        f'data_dir = "data"\n[web]\nport = {port}\nsession_hours = 720\n', encoding="utf-8"
+        f'data_dir = "data"\n[web]\nport = {port}\nsession_hours = 720\nrate_limit = 10000\n',
+        encoding="utf-8",
     )
     app = App(load_config(folder / "config.toml"), FixedClock(NOW))
     started = time.perf_counter()
@@ -197,31 +240,47 @@ def main() -> None:
         people = {p.key: p for p in session.query(Person)}
     took = time.perf_counter() - started
     print(f"generated {tasks} tasks for {args.schools} schools in {took:.1f} s")
-    server = web_server(app, "127.0.0.1", port)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
+    app.engine.dispose()
+    server = start_server(folder, port, args.workers)
     base = f"http://127.0.0.1:{port}"
     rows = []
-    for label, path, who in (
-        ("На исполнение", "/tasks", [f"head{n}" for n in range(args.clients)]),
-        ("На контроле", "/control", ["controller"] * args.clients),
-        ("План", "/plans/1", ["controller"] * args.clients),
-    ):
-        cookies = [new_session(app, people[key])[0] for key in who]
-        timings = asyncio.run(hammer(base, cookies, [path] * args.clients, args.requests))
-        timings.sort()
-        p50 = statistics.median(timings) * 1000
-        p95 = timings[int(len(timings) * 0.95) - 1] * 1000
-        rows.append((label, path, len(timings), p50, p95))
-    server.should_exit = True
-    thread.join(timeout=30)
-    print(f"\n{args.clients} concurrent clients, {args.requests} requests each, {tasks} tasks\n")
-    print("| page | path | requests | p50, ms | p95, ms |")
-    print("|---|---|---:|---:|---:|")
-    for label, path, count, p50, p95 in rows:
-        print(f"| {label} | `{path}` | {count} | {p50:.0f} | {p95:.0f} |")
+    try:
+        for label, path, who in (
+            ("На исполнение", "/tasks", [f"head{n}" for n in range(args.clients)]),
+            ("На контроле", "/control", ["controller"] * args.clients),
+            ("План", "/plans/1", ["controller"] * args.clients),
+        ):
+            cookies = [new_session(app, people[key])[0] for key in who]
+            load_before = os.getloadavg()[0]
+            server_cpu, client_cpu = cpu_seconds(server.pid), time.process_time()
+            timings = asyncio.run(hammer(base, cookies, [path] * args.clients, args.requests))
+            served = args.clients * (args.requests + 1)  # with the warm-up requests
+            server_ms = (cpu_seconds(server.pid) - server_cpu) * 1000 / served
+            client_ms = (time.process_time() - client_cpu) * 1000 / served
+            load_after = os.getloadavg()[0]
+            timings.sort()
+            p50 = statistics.median(timings) * 1000
+            p95 = timings[int(len(timings) * 0.95) - 1] * 1000
+            rows.append(
+                (label, path, len(timings), p50, p95, server_ms, client_ms, load_before, load_after)
+            )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+    print(
+        f"\n{args.clients} concurrent clients, {args.requests} requests each, {tasks} tasks, "
+        f"measures web --workers {args.workers}, {os.cpu_count()} CPUs\n"
+    )
+    print(
+        "| page | path | workers | clients | requests | p50, ms | p95, ms "
+        "| server CPU, ms/request | clients' CPU, ms/request | load avg |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for label, path, count, p50, p95, server_ms, client_ms, before, after in rows:
+        print(
+            f"| {label} | `{path}` | {args.workers} | {args.clients} | {count} | {p50:.0f} "
+            f"| {p95:.0f} | {server_ms:.1f} | {client_ms:.1f} | {before:.1f} → {after:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -43,6 +43,33 @@ class Cli:
         return json.loads(self(*args, "--json").stdout)
 
 
+def web_process(cli: Cli, port: int, *options: str) -> subprocess.Popen[str]:
+    """`measures web --port PORT OPTIONS` as a real process, returned once it answers."""
+    import time
+    import urllib.request
+
+    process = subprocess.Popen(
+        [MEASURES, "web", "--port", str(port), *options],
+        env=cli.env,
+        cwd=cli.folder,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/signin", timeout=5) as r:
+                assert r.status == 200 and "Прислать ссылку" in r.read().decode()
+            return process
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                output = process.communicate()
+                raise AssertionError(f"measures web did not answer: {output}") from None
+            time.sleep(0.3)
+
+
 @pytest.fixture
 def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path, f"sqlite:///{tmp_path / 'data' / 'measures.db'}")

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import write_config
-from tests.test_cli import MEASURES, Cli
+from tests.test_cli import MEASURES, Cli, web_process
 
 
 def test_run_sweeps_serves_the_web_and_stops_on_sigterm(tmp_path: Path) -> None:
@@ -59,39 +59,21 @@ def test_run_sweeps_serves_the_web_and_stops_on_sigterm(tmp_path: Path) -> None:
 
 def test_web_alone_serves_and_stops_and_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
     import socket
-    import urllib.request
 
     from tests.conftest import _free_port
 
     url = f"sqlite:///{tmp_path / 'data' / 'measures.db'}"
     cli = Cli(tmp_path, url)
     cli("init", "--simulation")
-    port = _free_port()
-    process = subprocess.Popen(
-        [MEASURES, "web", "--port", str(port)],
-        env=cli.env,
-        cwd=tmp_path,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    process = web_process(cli, _free_port())
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/signin", timeout=5) as r:
-                    assert r.status == 200 and "Прислать ссылку" in r.read().decode()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "measures web did not answer"
-                time.sleep(0.2)
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
         assert process.returncode == 0 and "Traceback" not in stderr
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
+            process.communicate()  # closes the pipes too
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

@@ -25,6 +25,16 @@ def serve(
     port: Annotated[
         int | None, typer.Option("--port", min=1, max=65535, help="Default: web.port.")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            max=32,
+            help="Число серверных процессов на одном порту (каждый занимает одно ядро). "
+            "По умолчанию web.workers.",
+        ),
+    ] = None,
 ) -> None:
     """Without a sub-command: serve the web pages and the API alone, without the daemon's
     jobs, until SIGTERM or Ctrl+C."""
@@ -33,10 +43,15 @@ def serve(
     import asyncio
     import signal
 
-    from engine.web import web_server
+    from engine.web import serve_workers, web_server
 
     state = state_of(ctx)
     state.ready_engine()
+    count = workers or state.config.settings.web.workers
+    if count > 1:
+        out.print(f"Веб-интерфейс: {state.base_url}/ (процессов: {count})")
+        serve_workers(state, count, host, port)
+        return
     server = web_server(state, host, port)
     out.print(f"Веб-интерфейс: {state.base_url}/")
 

@@ -189,9 +189,18 @@ class WebSettings:
     rate_limit: int = _setting(
         20,
         "Requests per minute one client address may make to the sign-in and emailed-link "
-        "pages (counted in this process); more are refused with 429.",
+        "pages, counted in each server process (with N workers a client may make up to N "
+        "times as many); more are refused with 429.",
         minimum=1,
         maximum=10000,
+    )
+    workers: int = _setting(
+        1,
+        "Server processes of `measures web` sharing its port (each uses one core; any of "
+        "them serves any request). `measures run` always serves its pages in its own "
+        "single process.",
+        minimum=1,
+        maximum=32,
     )
 
 

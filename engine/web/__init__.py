@@ -195,6 +195,23 @@ def _secure(response: Response) -> None:
         response.headers.setdefault(name, value)
 
 
+#: How long uvicorn's supervisor waits for a worker's answer before replacing it.
+WORKER_HEALTHCHECK_SECONDS = 60
+
+
+def _server_options(app: App, host: str | None, port: int | None) -> dict[str, Any]:
+    """What every way of serving the web door passes to uvicorn."""
+    settings = app.config.settings.web
+    return {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "log_level": "warning",
+        "access_log": False,
+        "proxy_headers": False,
+        "server_header": False,
+    }
+
+
 def web_server(app: App, host: str | None = None, port: int | None = None) -> Any:
     """A uvicorn Server for the web door that leaves signal handling to its owner (the
     daemon's loop, or ``measures web``), so one SIGTERM stops everything in order."""
@@ -207,14 +224,51 @@ def web_server(app: App, host: str | None = None, port: int | None = None) -> An
         def capture_signals(self) -> Iterator[None]:
             yield
 
-    settings = app.config.settings.web
-    config = uvicorn.Config(
-        create_app(app),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
+    return Server(uvicorn.Config(create_app(app), **_server_options(app, host, port)))
+
+
+def app_from_environment() -> FastAPI:
+    """The ASGI application of one worker process of ``measures web --workers N``.
+
+    uvicorn starts each worker as a fresh (spawned) interpreter that imports this
+    factory, so the worker assembles its own App from what the parent left in the
+    environment (see :func:`serve_workers`) and reads the same configuration, database
+    and secret key.
+    """
+    return create_app(App.load())
+
+
+def serve_workers(app: App, workers: int, host: str | None = None, port: int | None = None) -> None:
+    """Serve the web door from ``workers`` processes sharing one listening socket.
+
+    uvicorn's own supervisor binds the socket, spawns the workers, restarts one that
+    dies and on SIGTERM/SIGINT stops them all before returning. Sessions and links are
+    signed tokens, so any worker serves any request; the sign-in rate limiter counts in
+    each worker (README). The parent prepares what the workers must agree on: the
+    configuration file and ``--now`` go into the environment, and the generated secret
+    key is written before any worker could race to write its own.
+    """
+    import os
+
+    import uvicorn
+
+    from engine.core.clock import NOW_ENV
+    from engine.core.settings import CONFIG_ENV
+
+    if app.config.source is not None:
+        os.environ[CONFIG_ENV] = str(app.config.source.resolve())
+    if app.moved_clock:
+        os.environ[NOW_ENV] = app.clock.now().isoformat()
+    app.config.secret_key()
+    uvicorn.run(
+        f"{__name__}:app_from_environment",
+        factory=True,
+        workers=workers,
+        # The supervisor pings each worker and replaces one that does not answer in time.
+        # A spawned worker first re-imports the command before it can answer, which on a
+        # busy machine may take longer than uvicorn's 5 s: a guard (once a worker was
+        # replaced during the test on a machine at load 8; the cause was not
+        # established). A hung worker is still replaced, a minute later.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        **_server_options(app, host, port),
     )
-    return Server(config)
