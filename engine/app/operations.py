@@ -13,11 +13,18 @@ from sqlmodel import col, func, select
 
 from engine.app import App
 from engine.core import backup as backups
-from engine.core.db import session_scope, upgrade
+from engine.core.db import finish, session_scope, upgrade
 from engine.core.errors import DatabaseError, MeasuresError
 from engine.core.flags import SIMULATION, get_flag, set_flag
-from engine.core.models import DaemonProcess, DaemonState, OutboxMessage, pk
+from engine.core.models import DaemonProcess, DaemonState, OutboxMessage, Task, pk
 from engine.escalation.digests import enqueue_digests
+from engine.escalation.nextstep import (
+    SCHEDULE_FLAG,
+    Difference,
+    fingerprint,
+    recompute,
+    refresh_if_changed,
+)
 from engine.escalation.outbox import DeliveryResult
 from engine.escalation.simulate import TimelineEntry
 from engine.escalation.simulate import simulate as timeline
@@ -45,6 +52,9 @@ def init(app: App, *, simulation: bool = False) -> InitResult:
     """
     app.config.secret_key()  # generated on first start, kept in the data folder
     before, after = upgrade(app.engine)
+    # Rows from before schema 0005 (or computed with other ladders or another calendar)
+    # get their next step moments now, not at the daemon's first sweep.
+    refresh_if_changed(app.engine, app.planner, app.clock.now())
     with session_scope(app.engine) as session:
         rekeyed = rekey_chain(session, app.audit_key)
         if rekeyed is not None and not rekeyed.ok:
@@ -74,6 +84,7 @@ class SweepOnce:
 
 def take_due_steps(app: App, stop: threading.Event | None = None) -> SweepResult:
     """The sweep: every ladder step due now, taken once, its letters queued."""
+    app.next_steps_current()
     return sweep(app.writable_engine(), app.escalator, app.clock, stop=stop)
 
 
@@ -207,6 +218,57 @@ def status(app: App) -> dict[str, Any]:
         "calendar_changed": changed,
         "attention": {"count": count, "tasks": [a.as_json() for a in attention]},
     }
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """``measures doctor``: every task's next step moment computed from scratch."""
+
+    checked: int  # tasks
+    count: int  # tasks whose stored moment differs
+    differences: list[Difference]  # the first ones
+    fixed: bool
+    fingerprint_current: bool  # the ladders/hours/calendar fingerprint matches
+
+    def as_json(self, zone: Any) -> dict[str, Any]:
+        def moment(value: datetime | None) -> str | None:
+            return None if value is None else value.astimezone(zone).isoformat()
+
+        return {
+            "checked": self.checked,
+            "count": self.count,
+            "fixed": self.fixed,
+            "fingerprint_current": self.fingerprint_current,
+            "differences": [
+                {"task": d.task_id, "stored": moment(d.stored), "computed": moment(d.computed)}
+                for d in self.differences
+            ],
+        }
+
+
+def doctor(app: App, *, fix: bool, limit: int = 50) -> DoctorReport:
+    """Recompute every ``Task.next_step_at`` from scratch and compare with the stored one.
+
+    A difference means a change reached a task without moving its next step (a bug, or
+    rows written around the application): the sweep could take a step late or never.
+    ``fix`` writes the computed moments (and the current fingerprint) in one transaction.
+    """
+    engine = app.engine_for(dry_run=not fix)
+    planner = app.planner
+    found: list[Difference] = []
+    count = 0
+    with session_scope(engine) as session:
+        checked = session.exec(select(func.count()).select_from(Task)).one()
+        current = fingerprint(planner)
+        stored = get_flag(session, SCHEDULE_FLAG)
+        for difference in recompute(session.connection(), planner, fix=fix):
+            count += 1
+            if len(found) < limit:
+                found.append(difference)
+        if fix:
+            set_flag(session, SCHEDULE_FLAG, current, app.clock.now())
+        finish(session, dry_run=not fix)
+    return DoctorReport(checked, count, found, fix, stored == current)
 
 
 def verify_audit(app: App) -> VerifyResult:

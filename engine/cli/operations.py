@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -203,6 +204,58 @@ _OUTBOX_STATES = {
     "failed": "не доставлено",
     "dropped": "устарели и не отправлены",
 }
+
+
+@app.command()
+def doctor(
+    ctx: typer.Context,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Исправить расхождения (пересчитать и записать).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Вывод для программ (JSON).")] = False,
+) -> None:
+    """Пересчитать с нуля, когда у каждой задачи следующий шаг напоминаний, и сравнить
+    с записанным; код выхода 1, если есть расхождения (без --fix)."""
+    from engine.app.operations import doctor as check
+    from engine.core.words import TASKS, count_ru
+
+    state = state_of(ctx)
+    zone = state.config.timezone
+    report = check(state, fix=fix)
+    if as_json:
+        print_json(report.as_json(zone))
+    else:
+
+        def moment(value: datetime | None) -> str:
+            return "нет шага" if value is None else f"{value.astimezone(zone):%d.%m.%Y %H:%M}"
+
+        out.print(f"Проверено: {count_ru(report.checked, *TASKS)}.")
+        for item in report.differences:
+            out.print(
+                f"  задача {item.task_id}: записано — {moment(item.stored)}, "
+                f"по расчёту — {moment(item.computed)}"
+            )
+        if report.count > len(report.differences):
+            out.print(f"  … и ещё {report.count - len(report.differences)}")
+        if not report.count:
+            out.print("Расхождений нет: следующие шаги у всех задач записаны верно.")
+        elif fix:
+            out.print(f"Исправлено: {count_ru(report.count, *TASKS)}.")
+        else:
+            err.print(
+                Text(
+                    f"Расхождения: {count_ru(report.count, *TASKS)}. Исправить: measures "
+                    "doctor --fix.",
+                    style="red",
+                )
+            )
+        if not report.fingerprint_current and not fix:
+            out.print(
+                "Лестницы, рабочие часы или календарь изменились после расчёта: демон "
+                "пересчитает всё при запуске."
+            )
+    if report.count and not fix:
+        raise typer.Exit(1)
 
 
 @ladder_app.command("show")
