@@ -40,6 +40,7 @@ from engine.app.operations import (
     calendar_moved,
     check_school_cases,
     daemon_seen,
+    housekeeping,
     queue_digests,
     register_daemon,
     running_daemons,
@@ -49,6 +50,9 @@ from engine.core.db import sqlite_file
 from engine.core.errors import ConfigError, MeasuresError
 
 log = logging.getLogger(__name__)
+
+#: How often the daemon asks whether today's housekeeping (retention) is done.
+HOUSEKEEPING_SECONDS = 3600
 
 
 class RunState(Enum):
@@ -96,6 +100,15 @@ class Daemon:
 
     async def _cases(self) -> None:
         await asyncio.to_thread(check_school_cases, self.app)
+
+    async def _housekeeping(self) -> None:
+        done = await asyncio.to_thread(housekeeping, self.app)
+        if done is not None:
+            log.info(
+                "housekeeping: %d old letter(s) and %d spool file(s) deleted",
+                done.letters,
+                done.files,
+            )
 
     async def _deliver(self) -> None:
         result = await self.app.deliver(self._mailer, stop=self.stopping)
@@ -171,6 +184,7 @@ class Daemon:
                 ("delivery", self._deliver, cfg.settings.daemon.delivery_seconds),
                 ("digests", self._digests, cfg.settings.daemon.sweep_seconds),
                 ("cases", self._cases, cfg.settings.daemon.sweep_seconds),
+                ("housekeeping", self._housekeeping, HOUSEKEEPING_SECONDS),
             ):
                 scheduler.add_job(
                     self._guarded(name, job),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -91,6 +93,56 @@ def take_due_steps(app: App, stop: threading.Event | None = None) -> SweepResult
 def queue_digests(app: App) -> int:
     """Today's daily digests and the weekly summary, queued once; how many were queued."""
     return enqueue_digests(app.writable_engine(), app.escalator, app.clock)
+
+
+@dataclass(frozen=True)
+class Housekeeping:
+    letters: int  # outbox rows deleted
+    files: int  # spool files deleted
+
+
+HOUSEKEEPING = "housekeeping"
+
+
+def housekeeping(app: App) -> Housekeeping | None:
+    """Once a day: sent letters and spool files past ``mail.keep_days`` deleted, SQLite's
+    query planner statistics refreshed. None when today's was done (one read)."""
+    from engine.escalation.outbox import purge_sent
+    from engine.escalation.sweep import record_state
+
+    engine = app.writable_engine()
+    now = app.clock.now()
+    today = app.hours.local_date(now).isoformat()
+    with session_scope(engine) as session:
+        marker = session.get(DaemonState, HOUSEKEEPING)
+        if marker is not None and marker.value.get("day") == today:
+            return None
+    keep = app.config.settings.mail.keep_days
+    letters = files = 0
+    if keep:
+        before = now - timedelta(days=keep)
+        letters = purge_sent(engine, before)
+        files = _purge_spool(app.config.spool_dir, before)
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:  # statistics for the planner, as SQLite advises
+            connection.exec_driver_sql("PRAGMA optimize")
+    record_state(engine, HOUSEKEEPING, now, {"day": today, "letters": letters, "files": files})
+    return Housekeeping(letters, files)
+
+
+def _purge_spool(folder: Path, before: datetime) -> int:
+    """Spool files (``*.eml``) last written before ``before``."""
+    if not folder.is_dir():
+        return 0
+    limit = before.timestamp()
+    removed = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith(".eml") and entry.stat().st_mtime < limit:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
 
 
 def register_daemon(app: App, host: str, pid: int) -> int:

@@ -312,7 +312,7 @@ class OutboxMessage(SQLModel, table=True):
     body_text: str
     body_html: str
     message_id: str = Field(max_length=250)
-    created_at: datetime
+    created_at: datetime = Field(index=True)  # retention deletes by it
     not_before: datetime = Field(index=True)
     status: str = Field(default="pending", max_length=20, index=True)
     attempts: int = 0

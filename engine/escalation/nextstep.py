@@ -240,12 +240,8 @@ def recompute(
                 _task.c.detached_at,
                 _task.c.next_step_at,
                 _task.c.measure_id,
-                _measure.c.ladder,
-                _measure.c.schedule,
-                _plan.c.ladder,
             )
             .join(_measure, _measure.c.id == _task.c.measure_id)
-            .join(_plan, _plan.c.id == _measure.c.plan_id)
             .where(_task.c.id > after)
             .order_by(_task.c.id)
             .limit(page)
@@ -256,16 +252,16 @@ def recompute(
         if not rows:
             return
         after = rows[-1].id
+        _ladders(connection, planner, {r.measure_id for r in rows} - ladders.keys(), ladders)
         watched = [r.id for r in rows if r.detached_at is None and r.state in planner.watched]
         taken = _taken(connection, watched)
         found: list[Difference] = []
         for row in rows:
-            ladder = ladders.get(row.measure_id)
-            if ladder is None:
-                ladder = planner.ladder_named(row[10], row[8], row[9] or {})
-                ladders[row.measure_id] = ladder
             moment = planner.next_for(
-                facts_of(row), row.detached_at is not None, ladder, taken.get(row.id, ())
+                facts_of(row),
+                row.detached_at is not None,
+                ladders[row.measure_id],
+                taken.get(row.id, ()),
             )
             if moment != row.next_step_at:
                 found.append(Difference(row.id, row.next_step_at, moment))
@@ -274,6 +270,21 @@ def recompute(
         yield from found
         if len(rows) < page:
             return
+
+
+def _ladders(
+    connection: Connection, planner: Planner, measure_ids: set[int], into: dict[int, Any]
+) -> None:
+    """The ladder of each measure (its own, its deadline kind's, its plan's)."""
+    if not measure_ids:
+        return
+    rows = connection.execute(
+        select(_measure.c.id, _measure.c.ladder, _measure.c.schedule, _plan.c.ladder)
+        .join(_plan, _plan.c.id == _measure.c.plan_id)
+        .where(_measure.c.id.in_(sorted(measure_ids)))
+    )
+    for measure_id, own, schedule, plan_ladder in rows:
+        into[measure_id] = planner.ladder_named(plan_ladder, own, schedule or {})
 
 
 def store(connection: Connection, moments: Sequence[tuple[int, datetime | None]]) -> None:

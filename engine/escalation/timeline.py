@@ -16,7 +16,7 @@ task's history elsewhere.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterator, Mapping
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -34,9 +34,20 @@ class WorkingHours:
     start: time
     end: time
     calendar: WorkCalendar
+    # Each day's opening and closing moment, remembered (a sweep asks for the same days
+    # thousands of times; a time-zone conversion is most of a step's planning cost).
+    _moments: dict[tuple[date, time], datetime] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def at(self, day: date, moment: time) -> datetime:
-        return datetime.combine(day, moment, tzinfo=self.zone).astimezone(UTC)
+        key = (day, moment)
+        found = self._moments.get(key)
+        if found is None:
+            found = datetime.combine(day, moment, tzinfo=self.zone).astimezone(UTC)
+            if len(self._moments) < 100_000:
+                self._moments[key] = found
+        return found
 
     def local_date(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
@@ -81,50 +92,35 @@ class PlannedStep:
         return self.step.anchor == "due" and self.step.offset <= 0
 
 
-def _anchor(step: Step, facts: TaskFacts, hours: WorkingHours) -> tuple[date, datetime] | None:
-    """The anchor as a day (working-day steps) and as a moment (hour steps)."""
+def _anchor(
+    step: Step, facts: TaskFacts, hours: WorkingHours, effective: date | None
+) -> tuple[date, datetime, str] | None:
+    """The anchor as a day (working-day steps), as a moment (hour steps), and the label
+    its keys carry; ``effective`` is the task's effective deadline (None: no due date)."""
     if step.anchor == "due":
-        if facts.due_date is None:
+        if facts.due_date is None or effective is None:
             return None
         # A due date on a day off counts from the last working day before it (the
-        # effective deadline): "due today" must not arrive after the deadline.
-        effective = hours.calendar.effective_deadline(facts.due_date)
-        return effective, hours.at(effective, hours.end)
-    if step.anchor == "start":
-        if facts.start_date is None:
-            return None
-        return facts.start_date, hours.at(facts.start_date, hours.start)
-    if facts.state_since is None:
-        return None
-    return hours.local_date(facts.state_since), facts.state_since
-
-
-def _moments(
-    step: Step, facts: TaskFacts, hours: WorkingHours
-) -> tuple[str, Iterator[tuple[int, datetime]]] | None:
-    """The step's key label and its occurrences (n, fire_at), ascending; None: no anchor."""
-    anchor = _anchor(step, facts, hours)
-    if anchor is None:
-        return None
-    day, moment = anchor
-    label = day.isoformat() if step.unit == "working_days" else moment.isoformat()
-    if step.anchor == "due" and facts.due_date is not None:  # keys name the written date
+        # effective deadline): "due today" must not arrive after the deadline. Keys name
+        # the written date.
         written = facts.due_date
         label = (
             written.isoformat()
             if step.unit == "working_days"
             else hours.at(written, hours.end).isoformat()
         )
-
-    def occurrences() -> Iterator[tuple[int, datetime]]:
-        for n in range(_MAX_REPEATS if step.repeat else 1):
-            if step.unit == "working_days":
-                due_day = hours.calendar.add_working_days(day, step.offset + n * step.repeat)
-                yield n, hours.at(due_day, hours.start)
-            else:
-                yield n, moment + timedelta(hours=step.offset + n * step.repeat)
-
-    return label, occurrences()
+        return effective, hours.at(effective, hours.end), label
+    if step.anchor == "start":
+        if facts.start_date is None:
+            return None
+        moment = hours.at(facts.start_date, hours.start)
+        label = facts.start_date.isoformat() if step.unit == "working_days" else moment.isoformat()
+        return facts.start_date, moment, label
+    if facts.state_since is None:
+        return None
+    day = hours.local_date(facts.state_since)
+    label = day.isoformat() if step.unit == "working_days" else facts.state_since.isoformat()
+    return day, facts.state_since, label
 
 
 def walk(
@@ -139,20 +135,29 @@ def walk(
     The second value is the earliest fire moment, after ``until``, of a step not in
     ``taken`` — what ``Task.next_step_at`` stores (``until=None``: the earliest step not
     taken at all). Taking every returned step and recording it makes that the next
-    moment the task needs the sweep.
+    moment the task needs the sweep. The cost is a few calendar look-ups per step of the
+    ladder (and per recorded repeat of a repeating one), whatever the task's history.
     """
     due: list[PlannedStep] = []
     following: datetime | None = None
+    calendar = hours.calendar
+    effective = None if facts.due_date is None else calendar.effective_deadline(facts.due_date)
+    check = bool(taken)
     for step in ladder.steps:
         if facts.state not in step.states:
             continue
-        found = _moments(step, facts, hours)
-        if found is None:
+        anchor = _anchor(step, facts, hours, effective)
+        if anchor is None:
             continue
-        label, moments = found
-        for n, fire_at in moments:
-            key = f"{step.name}@{label}#{n}"
+        day, moment, label = anchor
+        for n in range(_MAX_REPEATS if step.repeat else 1):
+            shift = step.offset + n * step.repeat
+            if step.unit == "working_days":
+                fire_at = hours.at(calendar.add_working_days(day, shift), hours.start)
+            else:
+                fire_at = moment + timedelta(hours=shift)
             if until is not None and fire_at <= until:
+                key = f"{step.name}@{label}#{n}"
                 if key not in taken:
                     due.append(
                         PlannedStep(facts.task_id, step, key, fire_at, hours.next_open(fire_at))
@@ -160,7 +165,7 @@ def walk(
                 continue
             if following is not None and fire_at >= following:
                 break  # later occurrences of this step come later still
-            if key not in taken:
+            if not check or f"{step.name}@{label}#{n}" not in taken:
                 following = fire_at
                 break
     return due, following

@@ -1,4 +1,5 @@
-"""scale: Task.next_step_at — when the task's next ladder step falls due
+"""scale: Task.next_step_at — when the task's next ladder step falls due; an index on
+the outbox's creation time for retention
 
 Revision ID: 0005_scale
 Revises: 0004_cases
@@ -30,9 +31,16 @@ def upgrade() -> None:
             sa.Column("next_step_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True)
         )
         batch_op.create_index(batch_op.f("ix_task_next_step_at"), ["next_step_at"], unique=False)
+    # Retention (mail.keep_days) deletes old sent letters by their age.
+    with op.batch_alter_table("outboxmessage", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_outboxmessage_created_at"), ["created_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("outboxmessage", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outboxmessage_created_at"))
     with op.batch_alter_table("task", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_task_next_step_at"))
         batch_op.drop_column("next_step_at")
