@@ -684,7 +684,8 @@ def sweep(
     started = time.monotonic()
     now = clock.now()
     result = SweepResult()
-    if not anything_due(engine, now):
+    if not anything_due(engine, now):  # the usual minute: nothing written
+        _log(result)
         return result
     rows, people = _Rows(), People()
     conflicts = 0
@@ -716,6 +717,11 @@ def sweep(
             "seconds": round(time.monotonic() - started, 3),
         },
     )
+    _log(result)
+    return result
+
+
+def _log(result: SweepResult) -> None:
     log.info(
         "sweep: %d task(s), %d step(s) taken (%d skipped), %d message(s) queued",
         result.tasks,
@@ -723,7 +729,6 @@ def sweep(
         result.skipped,
         result.messages,
     )
-    return result
 
 
 def record_state(engine: Engine, name: str, now: datetime, value: dict[str, object]) -> None:
