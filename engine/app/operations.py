@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import col, func, select
 
 from engine.app import App
@@ -30,7 +31,7 @@ from engine.escalation.nextstep import (
 from engine.escalation.outbox import DeliveryResult
 from engine.escalation.simulate import TimelineEntry
 from engine.escalation.simulate import simulate as timeline
-from engine.escalation.sweep import SweepResult, sweep
+from engine.escalation.sweep import SweepResult, record_state, sweep
 from engine.lifecycle.audit import VerifyResult
 from engine.lifecycle.audit import rekey as rekey_chain
 from engine.lifecycle.audit import verify as verify_chain
@@ -108,15 +109,12 @@ def housekeeping(app: App) -> Housekeeping | None:
     """Once a day: sent letters and spool files past ``mail.keep_days`` deleted, SQLite's
     query planner statistics refreshed. None when today's was done (one read)."""
     from engine.escalation.outbox import purge_sent
-    from engine.escalation.sweep import record_state
 
     engine = app.writable_engine()
     now = app.clock.now()
     today = app.hours.local_date(now).isoformat()
-    with session_scope(engine) as session:
-        marker = session.get(DaemonState, HOUSEKEEPING)
-        if marker is not None and marker.value.get("day") == today:
-            return None
+    if _done_on(engine, HOUSEKEEPING, today):
+        return None
     keep = app.config.settings.mail.keep_days
     letters = files = 0
     if keep:
@@ -128,6 +126,13 @@ def housekeeping(app: App) -> Housekeeping | None:
             connection.exec_driver_sql("PRAGMA optimize")
     record_state(engine, HOUSEKEEPING, now, {"day": today, "letters": letters, "files": files})
     return Housekeeping(letters, files)
+
+
+def _done_on(engine: Engine, marker: str, day: str) -> bool:
+    """The daily job ``marker`` recorded (:func:`record_state`) that ``day``'s run is done."""
+    with session_scope(engine) as session:
+        row = session.get(DaemonState, marker)
+        return row is not None and row.value.get("day") == day
 
 
 def _purge_spool(folder: Path, before: datetime) -> int:
@@ -194,11 +199,26 @@ def running_daemons(app: App) -> list[DaemonProcess]:
         )
 
 
+CASES_CHECKED = "cases"
+
+
 def check_school_cases(app: App) -> int:
-    """School cases whose help period ended or whose next round arrived move on; how many."""
+    """School cases whose help period ended or whose next round arrived move on; how many.
+
+    Every waiting case is judged once a local day (a ``daemonstate`` marker); the runs
+    between take only the cases a fact may hold for (set queries, engine.cases.progress),
+    so that a run with nothing due does not cost a transaction per waiting case.
+    """
     from engine.app.cases import check_cases
 
-    return check_cases(app).moves
+    engine = app.writable_engine()
+    now = app.clock.now()
+    today = app.hours.local_date(now).isoformat()
+    full = not _done_on(engine, CASES_CHECKED, today)
+    result = check_cases(app, full=full)
+    if full:
+        record_state(engine, CASES_CHECKED, now, {"day": today, "moves": result.moves})
+    return result.moves
 
 
 def sweep_once(app: App, *, send: bool) -> SweepOnce:
