@@ -12,15 +12,17 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from engine.app import App
 from engine.core.errors import MeasuresError
+
+if TYPE_CHECKING:  # the application (SQLAlchemy, the models...) loads with the first command
+    from engine.app import App
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -73,6 +75,8 @@ MAX_ID = 2**62
 def state_of(ctx: typer.Context) -> App:
     state: App | None = ctx.obj
     if state is None:
+        from engine.app import App
+
         params = ctx.find_root().params
         state = App.load(params.get("config"), params.get("now"))
         ctx.find_root().obj = state
