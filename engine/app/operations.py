@@ -88,7 +88,8 @@ class SweepOnce:
 def take_due_steps(app: App, stop: threading.Event | None = None) -> SweepResult:
     """The sweep: every ladder step due now, taken once, its letters queued."""
     app.next_steps_current()
-    return sweep(app.writable_engine(), app.escalator, app.clock, stop=stop)
+    batch = app.config.settings.daemon.sweep_batch
+    return sweep(app.writable_engine(), app.escalator, app.clock, batch_size=batch, stop=stop)
 
 
 def queue_digests(app: App) -> int:

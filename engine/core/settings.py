@@ -164,6 +164,13 @@ class DaemonSettings:
     delivery_seconds: int = _setting(
         30, "How often the daemon sends what is waiting in the outbox.", minimum=1, maximum=86400
     )
+    sweep_batch: int = _setting(
+        500,
+        "Tasks a sweep takes per transaction; daemons sharing one PostgreSQL divide the "
+        "due work batch by batch.",
+        minimum=1,
+        maximum=10000,
+    )
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Connection, Engine, bindparam, event, inspect, or_, select, update
+from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql import ColumnElement
@@ -63,6 +64,7 @@ TASK_FIELDS = (
 SCHEDULE_FLAG = "schedule"
 _LATER = "measures.next_step.later"  # session.info: what after_flush recomputes
 _PAGE = 2000
+_REFRESH_LOCK = 0x6D6561_7374_6570  # PostgreSQL advisory lock of refresh_if_changed
 
 _factories: WeakKeyDictionary[Engine, Callable[[], Planner]] = WeakKeyDictionary()
 _task = Task.__table__  # type: ignore[attr-defined]
@@ -226,7 +228,8 @@ def recompute(
 ) -> Iterator[Difference]:
     """Every task (or those matching ``where``) computed anew, page by page in id order;
     yields each whose stored moment differs and, with ``fix``, corrects it (a plain
-    UPDATE in the caller's transaction: no version bump)."""
+    UPDATE in the caller's transaction: no version bump; on PostgreSQL the rows read are
+    locked until the caller commits)."""
     ladders: dict[int, Any] = {}
     after = 0
     while True:
@@ -248,6 +251,11 @@ def recompute(
         )
         if where is not None:
             query = query.where(where)
+        if fix and connection.dialect.name != "sqlite":
+            # A transition committed between this read and the UPDATE would otherwise be
+            # overwritten with the moment of the state before it (another daemon
+            # recomputing at its start, a person acting meanwhile): they wait instead.
+            query = query.with_for_update(of=_task)
         rows = connection.execute(query).all()
         if not rows:
             return
@@ -327,6 +335,13 @@ def refresh_if_changed(engine: Engine, planner: Planner, now: datetime) -> int |
     with Session(engine) as session:
         if get_flag(session, SCHEDULE_FLAG) == current:
             return None
+        if engine.dialect.name == "postgresql":
+            # Daemons starting together: one recomputes, the others wait for it and find
+            # the fingerprint current (rather than each locking every task in turn).
+            session.execute(sa_text("SELECT pg_advisory_xact_lock(:key)"), {"key": _REFRESH_LOCK})
+            session.expire_all()  # read the flag anew, not from the identity map
+            if get_flag(session, SCHEDULE_FLAG) == current:
+                return None
         moved = sum(1 for _ in recompute(session.connection(), planner, fix=True))
         set_flag(session, SCHEDULE_FLAG, current, now)
         session.commit()
