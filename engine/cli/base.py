@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from datetime import date
+from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich import box
@@ -68,6 +70,8 @@ _russian_help()
 out = Console(soft_wrap=False)
 err = Console(stderr=True, soft_wrap=True)
 
+T = TypeVar("T")
+
 #: Largest id a person may type: the databases' 64-bit keys.
 MAX_ID = 2**62
 
@@ -117,6 +121,24 @@ TaskId = Annotated[
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def print_json_rows(rows: Iterable[Any]) -> None:
+    """A JSON list written item by item as it is read — the text :func:`print_json` would
+    write for the whole list, without holding it."""
+    first = True
+    for row in rows:
+        item = json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        sys.stdout.write(("[\n  " if first else ",\n  ") + item)
+        first = False
+    sys.stdout.write("[]\n" if first else "\n]\n")
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last may be shorter), read lazily."""
+    iterator = iter(items)
+    while page := list(islice(iterator, size)):
+        yield page
 
 
 def table(*headers: str) -> Table:
