@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -17,7 +19,7 @@ from sqlmodel import col, func, select
 from engine.app import App
 from engine.core import backup as backups
 from engine.core.db import finish, session_scope, upgrade
-from engine.core.errors import DatabaseError, MeasuresError
+from engine.core.errors import DatabaseError, MeasuresError, WorkflowError
 from engine.core.flags import SIMULATION, get_flag, set_flag
 from engine.core.models import DaemonProcess, DaemonState, OutboxMessage, Task, pk
 from engine.escalation.digests import enqueue_digests
@@ -29,12 +31,13 @@ from engine.escalation.nextstep import (
     refresh_if_changed,
 )
 from engine.escalation.outbox import DeliveryResult
-from engine.escalation.simulate import TimelineEntry
-from engine.escalation.simulate import simulate as timeline
+from engine.escalation.simulate import TimelineEntry, iter_timeline
 from engine.escalation.sweep import SweepResult, record_state, sweep
 from engine.lifecycle.audit import VerifyResult
 from engine.lifecycle.audit import rekey as rekey_chain
 from engine.lifecycle.audit import verify as verify_chain
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,15 @@ def init(app: App, *, simulation: bool = False) -> InitResult:
     app.config.secret_key()  # generated on first start, kept in the data folder
     before, after = upgrade(app.engine)
     # Rows from before schema 0005 (or computed with other ladders or another calendar)
-    # get their next step moments now, not at the daemon's first sweep.
-    refresh_if_changed(app.engine, app.planner, app.clock.now())
+    # get their next step moments now, not at the daemon's first sweep. A broken workflow
+    # or ladders file does not stop the schema upgrade: every other command names the
+    # mistake, and the daemon refreshes the moments when it starts with a good one.
+    try:
+        planner = app.planner
+    except WorkflowError as exc:
+        log.warning("next steps not recomputed (the workflows are broken): %s", exc)
+    else:
+        refresh_if_changed(app.engine, planner, app.clock.now())
     with session_scope(app.engine) as session:
         rekeyed = rekey_chain(session, app.audit_key)
         if rekeyed is not None and not rekeyed.ok:
@@ -233,13 +243,24 @@ def sweep_once(app: App, *, send: bool) -> SweepOnce:
 
 def simulate(app: App, first: date, last: date) -> list[TimelineEntry]:
     """Every step the current data would produce between two days (both included)."""
+    with simulate_stream(app, first, last) as entries:
+        return list(entries)
+
+
+@contextlib.contextmanager
+def simulate_stream(app: App, first: date, last: date) -> Iterator[Iterator[TimelineEntry]]:
+    """:func:`simulate` as a stream in order of sending, read while the ``with`` lasts."""
     zone = app.config.timezone
     begin = datetime.combine(first, time(0), tzinfo=zone)
     finish = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone) - timedelta(
         microseconds=1
     )
     with session_scope(app.ready_engine()) as session:
-        return timeline(session, app.escalator, begin, finish)
+        entries = iter_timeline(session, app.escalator, begin, finish)
+        try:
+            yield entries
+        finally:
+            entries.close()  # the temporary sort file goes at once
 
 
 def status(app: App) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from itertools import islice
 from pathlib import Path
@@ -20,6 +20,7 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from engine.core.errors import MeasuresError
 
@@ -134,11 +135,27 @@ def print_json_rows(rows: Iterable[Any]) -> None:
     sys.stdout.write("[]\n" if first else "\n]\n")
 
 
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """``items`` in lists of ``size`` (the last may be shorter), read lazily."""
-    iterator = iter(items)
-    while page := list(islice(iterator, size)):
-        yield page
+#: Rows per printed table of a long listing: a page is printed before the next is read.
+PAGE_ROWS = 200
+
+
+def print_pages(
+    rows: Iterable[T], headers: Sequence[str], cells: Callable[[T], Sequence[str | Text]]
+) -> int:
+    """A listing of any length as tables of :data:`PAGE_ROWS` rows (the header once),
+    each printed as soon as it is read; how many rows were printed."""
+    iterator = iter(rows)
+    shown = 0
+    while page := list(islice(iterator, PAGE_ROWS)):
+        lines = table(*headers)
+        lines.show_header = shown == 0
+        for row in page:
+            lines.add_row(*cells(row))
+        out.print(lines)
+        shown += len(page)
+    if shown == 0:
+        out.print(table(*headers))
+    return shown
 
 
 def table(*headers: str) -> Table:

@@ -8,7 +8,17 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from engine.cli.base import app, err, out, parse_span, print_json, state_of, table
+from engine.cli.base import (
+    app,
+    err,
+    out,
+    parse_span,
+    print_json,
+    print_json_rows,
+    print_pages,
+    state_of,
+    table,
+)
 
 _ANCHORS = {"due": "срок", "start": "начало", "state": "вход в состояние"}
 _RECIPIENTS = {
@@ -90,28 +100,30 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Вывод для программ (JSON).")] = False,
 ) -> None:
     """Показать все напоминания и эскалации, которые дадут нынешние данные; ничего не шлёт."""
-    from engine.app.operations import simulate as timeline
+    from engine.app.operations import simulate_stream
+    from engine.escalation.simulate import TimelineEntry
 
     state = state_of(ctx)
     zone = state.config.timezone
-    entries = timeline(state, *parse_span(start, end, "--from/--to"))
-    if as_json:
-        print_json([entry.as_json(state.escalator) for entry in entries])
-        return
-    shown = table("Отправка", "Задача", "Мер.", "Шаг", "Получатели")
-    for entry in entries:
-        who = ", ".join(entry.recipients) or "—"
-        if entry.without_email:
-            who += f" (нет адреса: {', '.join(entry.without_email)})"
-        shown.add_row(
-            entry.send_at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
-            str(entry.task_id),
-            entry.measure_number,
-            entry.step + (" (пропуск)" if entry.skipped else ""),
-            who,
-        )
-    out.print(shown)
-    out.print(f"Шагов: {len(entries)}.")
+    with simulate_stream(state, *parse_span(start, end, "--from/--to")) as entries:
+        if as_json:
+            print_json_rows(entry.as_json(state.escalator) for entry in entries)
+            return
+
+        def cells(entry: TimelineEntry) -> list[str]:
+            who = ", ".join(entry.recipients) or "—"
+            if entry.without_email:
+                who += f" (нет адреса: {', '.join(entry.without_email)})"
+            return [
+                entry.send_at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+                str(entry.task_id),
+                entry.measure_number,
+                entry.step + (" (пропуск)" if entry.skipped else ""),
+                who,
+            ]
+
+        shown = print_pages(entries, ("Отправка", "Задача", "Мер.", "Шаг", "Получатели"), cells)
+    out.print(f"Шагов: {shown}.")
 
 
 @app.command()

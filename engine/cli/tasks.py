@@ -10,10 +10,10 @@ from rich.text import Text
 from engine.cli.base import (
     TaskId,
     app,
-    batched,
     out,
     print_json,
     print_json_rows,
+    print_pages,
     shorten,
     state_of,
     table,
@@ -85,34 +85,27 @@ def tasks(
         if as_json:
             print_json_rows(row.as_json() for row in rows)
             return
-        shown = late = 0
-        for page in batched(rows, PAGE_ROWS):  # printed page by page, never held whole
-            lines = table("№", "Мероприятие", "Ответственный", "Срок", "Состояние")
-            lines.show_header = shown == 0
-            for row in page:
-                title = f"{row.measure_number}. {shorten(row.title, TITLE_WIDTH)}"
-                if row.school:
-                    title += f"\n{row.school}"
-                if row.detached:
-                    title += "\n(исключено из документа)"
-                lines.add_row(
-                    str(row.id),
-                    f"{title}\nплан {row.plan_id}",
-                    initials(row.responsible_name) if row.responsible_name else Text("не назначен"),
-                    deadline_cell(row),
-                    workflow.label(row.state),
-                )
-                late += row.overdue
-            out.print(lines)
-            shown += len(page)
-    if shown == 0:
-        out.print(table("№", "Мероприятие", "Ответственный", "Срок", "Состояние"))
+        late = 0
+
+        def cells(row: TaskRow) -> list[str | Text]:
+            nonlocal late
+            late += row.overdue
+            title = f"{row.measure_number}. {shorten(row.title, TITLE_WIDTH)}"
+            if row.school:
+                title += f"\n{row.school}"
+            if row.detached:
+                title += "\n(исключено из документа)"
+            return [
+                str(row.id),
+                f"{title}\nплан {row.plan_id}",
+                initials(row.responsible_name) if row.responsible_name else Text("не назначен"),
+                deadline_cell(row),
+                workflow.label(row.state),
+            ]
+
+        shown = print_pages(rows, ("№", "Мероприятие", "Ответственный", "Срок", "Состояние"), cells)
     cut = " (первые по сроку: --limit)" if limit is not None and shown == limit else ""
     out.print(f"{count_ru(shown, *TASKS)}{cut}" + (f", просрочено: {late}" if late else "") + ".")
-
-
-#: Tasks printed per table when they are listed: a page is printed before the next is read.
-PAGE_ROWS = 200
 
 
 @app.command()

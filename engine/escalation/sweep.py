@@ -280,15 +280,6 @@ class People:
         return list(found.values())
 
 
-def recipients(
-    session: Session, step: Step, task: TaskView, plan: Plan, day: date
-) -> list[tuple[Person, Person | None]]:
-    """The recipients of one step (one-off callers; the sweep batches with :class:`People`)."""
-    people = People()
-    people.load(session, [task.responsible_id, task.supervisor_id, plan.controller_id])
-    return people.recipients(session, step, task, plan, day)
-
-
 def _notice(
     esc: Escalator,
     people: People,
