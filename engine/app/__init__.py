@@ -24,17 +24,17 @@ from engine.core.settings import Config, load_config
 from engine.core.workcalendar import WorkCalendar
 from engine.escalation.ladder import Ladder, load_ladders
 from engine.escalation.nextstep import attach, refresh_if_changed
-from engine.escalation.outbox import DeliveryResult, deliver
-from engine.escalation.sweep import Escalator, refresh_letter
 from engine.escalation.timeline import Planner, WorkingHours
 from engine.lifecycle.fire import ADMINISTRATIVE, CASES, Lifecycle
 from engine.lifecycle.workflow import WorkflowDef, load_workflow
-from notifications import Mailer
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # letters, their rendering and delivery load with the first use
     from engine.cases.help import HelpTemplate
     from engine.cases.progress import CaseEngine
     from engine.cases.rules import CaseRules
+    from engine.escalation.outbox import DeliveryResult
+    from engine.escalation.sweep import Escalator
+    from notifications import Mailer
 
 
 @dataclass
@@ -152,6 +152,8 @@ class App:
 
     @cached_property
     def escalator(self) -> Escalator:
+        from engine.escalation.sweep import Escalator
+
         cfg = self.config
         web = cfg.settings.web
         sender = cfg.settings.mail.sender
@@ -201,6 +203,9 @@ class App:
         The daemon passes its long-lived mailer (one SMTP connection for many passes);
         ``measures sweep --send`` lets this method open and close one.
         """
+        from engine.escalation.outbox import deliver
+        from engine.escalation.sweep import refresh_letter
+
         cfg = self.config
         own = mailer is None
         used = self.mailer() if mailer is None else mailer
