@@ -43,32 +43,6 @@ class TaskRow:
         return data
 
 
-def list_tasks(
-    session: Session,
-    workflow: WorkflowDef,
-    calendar: WorkCalendar,
-    today: date,
-    *,
-    state: str | None = None,
-    person: Person | None = None,
-    plan_id: int | None = None,
-    overdue: bool = False,
-) -> list[TaskRow]:
-    """All of :func:`iter_tasks` in a list (for the few callers that need them all)."""
-    return list(
-        iter_tasks(
-            session,
-            workflow,
-            calendar,
-            today,
-            state=state,
-            person=person,
-            plan_id=plan_id,
-            overdue=overdue,
-        )
-    )
-
-
 #: Rows fetched from the database at a time when tasks are streamed.
 STREAM_ROWS = 1000
 

@@ -315,14 +315,19 @@ def test_nobody_can_act_as_the_system(app: App) -> None:
         fire_case(app, "sosh1", "start_help", "sokolova")
 
 
-def test_periodic_check_moves_cases_when_the_period_ends(app: App) -> None:
+def _help_running_when_the_next_round_arrives(app: App) -> None:
+    """СШ № 6 (ШНОР 2025) in help from March 2026; the 2026 round in on 1 July."""
     set_clock(app, datetime(2026, 3, 2, 10, 0, tzinfo=MSK))
     load_directory(app)
     load_round(app, 2025)
     assign_help(app, "sosh6", "petrova", template=True, kind="low_results")
     drive(app, help_tasks(app, case_of(app, "sosh6", "low_results"))[0], to="in_progress")
     set_clock(app, datetime(2026, 7, 1, 10, 0, tzinfo=MSK))
-    load_round(app, 2026)  # the period (to 31.8.2026) still runs: the case waits
+    load_round(app, 2026)
+
+
+def test_periodic_check_moves_cases_when_the_period_ends(app: App) -> None:
+    _help_running_when_the_next_round_arrives(app)  # the period (to 31.8.2026) runs on
     assert case_of(app, "sosh6", "low_results").state == "help_in_progress"
     assert check_cases(app).moves == 0
     set_clock(app, datetime(2026, 9, 1, 10, 0, tzinfo=MSK))
@@ -341,13 +346,7 @@ def test_periodic_check_moves_cases_when_the_period_ends(app: App) -> None:
 def test_the_check_between_full_ones_judges_only_the_cases_due(app: App) -> None:
     """Issue 11: a minute's check costs what is due. A case in help whose period runs on
     is not judged; the day its period has ended (data of the next round in) it is."""
-    set_clock(app, datetime(2026, 3, 2, 10, 0, tzinfo=MSK))
-    load_directory(app)
-    load_round(app, 2025)
-    assign_help(app, "sosh6", "petrova", template=True, kind="low_results")
-    drive(app, help_tasks(app, case_of(app, "sosh6", "low_results"))[0], to="in_progress")
-    set_clock(app, datetime(2026, 7, 1, 10, 0, tzinfo=MSK))
-    load_round(app, 2026)  # the period (to 31.8.2026) still runs
+    _help_running_when_the_next_round_arrives(app)  # the period (to 31.8.2026) runs on
     engine = app.engine
     with session_scope(engine) as session:
         assert app.cases.due_case_ids(session) == []
