@@ -61,3 +61,29 @@ def test_a_new_decree_day_moves_computed_dates_after_a_review(
     with session_scope(decreed.engine) as session:
         assert not calendar_changed(decreed, session)
     decreed.engine.dispose()
+
+
+def test_a_plan_for_another_period_is_not_a_calendar_change(
+    app: App, tmp_path: Path, db_url: str
+) -> None:
+    # Found running `./dev start`: a help programme made after the first import covers
+    # other months, and the daemon warned «the working-day calendar changed» on a fresh
+    # database. More plans are not a new calendar; a correction inside any of their
+    # periods still is.
+    first = tmp_path / "plan.txt"
+    first.write_text(PLAN, encoding="utf-8")
+    import_plan(app, first, dry_run=False)
+    later = tmp_path / "later.txt"
+    later.write_text(PLAN.replace("2026-2027", "2028-2029").replace("2027 г.", "2029 г."), "utf-8")
+    import_plan(app, later, dry_run=False)
+    with session_scope(app.engine) as session:
+        assert not calendar_changed(app, session)
+    folder = tmp_path / "decreed"
+    folder.mkdir()
+    config = load_config(
+        write_config(folder, db_url, '[calendar]\nextra_holidays = ["2029-04-27"]')
+    )
+    decreed = App(config, FixedClock(datetime(2029, 4, 20, 7, tzinfo=UTC)))
+    with session_scope(decreed.engine) as session:
+        assert calendar_changed(decreed, session)  # a day inside the later plan's period
+    decreed.engine.dispose()

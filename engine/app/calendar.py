@@ -11,7 +11,14 @@ from engine.app import App
 from engine.core.db import finish, session_scope
 from engine.core.flags import CALENDAR, get_flag, set_flag
 from engine.plans.events import event_dates
-from engine.plans.redate import COMPUTED_KINDS, Redated, fingerprint, plans_span, redate
+from engine.plans.redate import (
+    COMPUTED_KINDS,
+    Redated,
+    fingerprint,
+    fingerprint_span,
+    plans_span,
+    redate,
+)
 
 
 def current_fingerprint(app: App, session: Session) -> str | None:
@@ -20,17 +27,34 @@ def current_fingerprint(app: App, session: Session) -> str | None:
 
 
 def calendar_changed(app: App, session: Session) -> bool:
-    """Whether the calendar differs from the one the stored dates were computed with."""
+    """Whether the calendar differs, over the days the stored dates were computed for,
+    from the one they were computed with. More plans are not a change of the calendar."""
     stored = get_flag(session, CALENDAR)
-    return stored is not None and stored != current_fingerprint(app, session)
+    if stored is None:
+        return False
+    span = fingerprint_span(stored)
+    if span is None:  # stored by an older release: compare over today's plans
+        return stored != current_fingerprint(app, session)
+    return stored != fingerprint(app.calendar, span)
 
 
 def remember_calendar(app: App, session: Session, *, only_if_unset: bool) -> None:
-    """Record that the stored dates follow the current calendar (the caller commits)."""
-    if only_if_unset and get_flag(session, CALENDAR) is not None:
+    """Record that the stored dates follow the current calendar (the caller commits).
+
+    ``only_if_unset`` (after an import): the days of a new plan join the fingerprint,
+    unless the calendar has changed since — then the warning stays until a redate.
+    """
+    if only_if_unset and calendar_changed(app, session):
         return
-    value = current_fingerprint(app, session)
-    if value is not None:
+    stored = get_flag(session, CALENDAR)
+    span = plans_span(session)
+    known = fingerprint_span(stored) if stored else None
+    if span is None:
+        return
+    if known is not None:
+        span = (min(span[0], known[0]), max(span[1], known[1]))
+    value = fingerprint(app.calendar, span)
+    if value != stored:
         set_flag(session, CALENDAR, value, app.clock.now())
 
 

@@ -109,12 +109,28 @@ def plans_span(session: Session) -> tuple[date, date] | None:
 
 
 def fingerprint(calendar: WorkCalendar, span: tuple[date, date]) -> str:
-    """A digest of which days in ``span`` are working days (a few days of margin around it:
-    an event offset may reach just outside a plan's period)."""
+    """``FIRST..LAST:DIGEST`` — which days of ``span`` (with a month of margin: an event
+    offset may reach just outside a plan's period) are working days.
+
+    The span is part of the value so a stored fingerprint can be checked again over the
+    days it covered (:func:`fingerprint_span`), whatever plans were added since.
+    """
     first, last = span[0] - timedelta(days=31), span[1] + timedelta(days=31)
     digest = hashlib.sha256(f"{first}..{last}:".encode())
     day = first
     while day <= last:
         digest.update(b"1" if calendar.is_working_day(day) else b"0")
         day += timedelta(days=1)
-    return digest.hexdigest()
+    return f"{span[0]}..{span[1]}:{digest.hexdigest()}"
+
+
+def fingerprint_span(value: str) -> tuple[date, date] | None:
+    """The span a stored fingerprint covers (None: a value of an older release)."""
+    head, sep, _ = value.partition(":")
+    first, dots, last = head.partition("..")
+    if not (sep and dots):
+        return None
+    try:
+        return date.fromisoformat(first), date.fromisoformat(last)
+    except ValueError:
+        return None
