@@ -120,11 +120,11 @@ class Daemon:
                 result.failed,
             )
 
-    def _announce(self, state: RunState) -> None:
-        """Move to ``state`` and tell the registry (``measures status``)."""
+    async def _announce(self, state: RunState) -> None:
+        """Move to ``state`` and tell the registry (``measures status``), in a thread."""
         self.state = state
         if self.registered is not None:
-            daemon_seen(self.app, self.registered, state.value)
+            await asyncio.to_thread(daemon_seen, self.app, self.registered, state.value)
 
     async def _start_web(self, stack: AsyncExitStack) -> None:
         """The web door in this loop: uvicorn's Server as a task, stopped on the way out
@@ -169,7 +169,9 @@ class Daemon:
             os.getpid(),
         )
         async with AsyncExitStack() as stack:
-            self.registered = register_daemon(app, socket.gethostname(), os.getpid())
+            self.registered = await asyncio.to_thread(
+                register_daemon, app, socket.gethostname(), os.getpid()
+            )
             if await asyncio.to_thread(calendar_moved, app):
                 log.warning(
                     "the working-day calendar changed since the stored due dates were "
@@ -204,7 +206,7 @@ class Daemon:
                 await self._start_web(stack)
             scheduler.start()
             stack.callback(scheduler.shutdown, False)
-            self._announce(RunState.RUNNING)
+            await self._announce(RunState.RUNNING)
             log.info("daemon %s; stop with Ctrl+C or SIGTERM", self.state.value)
             await stop.wait()
             self.state = RunState.STOPPING
@@ -212,7 +214,7 @@ class Daemon:
             self.stopping.set()
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
-        self._announce(RunState.STOPPED)
+        await self._announce(RunState.STOPPED)
         log.info("daemon %s", self.state.value)
 
 
