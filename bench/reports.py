@@ -49,6 +49,7 @@ from engine.core.models import (  # noqa: E402
     pk,
 )
 from engine.core.settings import load_config  # noqa: E402
+from engine.plans.schedule import occurrence_key  # noqa: E402
 
 NOW = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)  # 10:00 Moscow
 CREATED = datetime(2026, 9, 1, 6, 0, tzinfo=UTC)
@@ -162,6 +163,7 @@ def build(url: str, schools: int) -> int:
                         {
                             "measure_id": pk(measure),
                             "occurrence": occurrence,
+                            "occurrence_key": occurrence_key("date", None, due),
                             "school_id": school_id,
                             "responsible_id": head_id,
                             "supervisor_id": supervisor,

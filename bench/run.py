@@ -36,6 +36,15 @@ from engine.escalation.sweep import sweep  # noqa: E402
 from engine.plans.readers.by_suffix import read_document  # noqa: E402
 from engine.plans.schedule import parse_deadline  # noqa: E402
 from tests.bulk import fill  # noqa: E402
+from tests.documents import pdf_like  # noqa: E402
+
+
+def pdfplumber_pages(path: Path) -> list[object]:
+    import pdfplumber
+
+    with pdfplumber.open(path) as pdf:
+        return list(pdf.pages)
+
 
 PERIOD = (date(2021, 9, 1), date(2022, 8, 31))
 PHRASES = [
@@ -143,6 +152,12 @@ def main() -> None:
     source = sample if sample.exists() else ROOT / "examples" / "plan.txt"
     read = median_seconds(lambda: read_document(source))
     lines.append(f"| read {source.name} | {read * 1000:.1f} ms |")
+    with tempfile.TemporaryDirectory() as folder:
+        pdf = Path(folder) / f"{source.stem}.pdf"
+        pdf_like(source, read_document(source), pdf)
+        read = median_seconds(lambda: read_document(pdf))
+        pages = len(pdfplumber_pages(pdf))
+        lines.append(f"| read {pdf.name} ({pages} pages) | {read * 1000:.0f} ms |")
     for tasks in (200, 1000):
         lines.extend(bench_tasks(tasks))
     for finished in (100, 5000):

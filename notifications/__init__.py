@@ -21,8 +21,17 @@ from notifications.mailers import (
     build_message,
     make_message_id,
 )
-from notifications.messages import AttentionLine, Digest, DigestLine, PersonalLetter, TaskNotice
+from notifications.messages import (
+    AttentionLine,
+    DecisionLetter,
+    DecisionLine,
+    Digest,
+    DigestLine,
+    PersonalLetter,
+    TaskNotice,
+)
 from notifications.render import (
+    DECISION_TEMPLATES,
     DIGEST_TEMPLATES,
     NOTICE_TEMPLATES,
     PERSONAL_TEMPLATES,
@@ -37,12 +46,15 @@ from notifications.render import (
 )
 
 __all__ = [
+    "DECISION_TEMPLATES",
     "DIGEST_TEMPLATES",
     "NOTICE_TEMPLATES",
     "PERSONAL_TEMPLATES",
     "TEMPLATES",
     "TRANSIENT_ERRORS",
     "AttentionLine",
+    "DecisionLetter",
+    "DecisionLine",
     "Digest",
     "DigestLine",
     "MailError",

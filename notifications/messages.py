@@ -109,6 +109,41 @@ class AttentionLine:
 
 
 @dataclass(frozen=True)
+class DecisionLine:
+    """A case decision waiting for the recipient: an administrative measure to approve.
+
+    ``url`` opens the approval page as the recipient (a signed link); ``working_days``
+    is how long the request has waited; ``gate_reasons`` are, for a request made by an
+    admin against the gate (``override``), the conditions that did not hold.
+    """
+
+    measure_id: int
+    school: str
+    kind_label: str
+    risk_label: str
+    requested_by: str
+    requested_on: date
+    reason: str
+    url: str
+    override: bool = False
+    gate_reasons: tuple[str, ...] = ()
+    working_days: int = 0
+
+    def __post_init__(self) -> None:
+        _check_url(f"measure {self.measure_id}", self.url)
+
+
+@dataclass(frozen=True)
+class DecisionLetter:
+    """The letter that tells a person a case decision waits for them."""
+
+    recipient_name: str
+    recipient_email: str
+    committee_name: str
+    decision: DecisionLine
+
+
+@dataclass(frozen=True)
 class Digest:
     """A periodic summary for one person, covering ``start``..``end`` (one day: equal).
 
@@ -132,6 +167,7 @@ class Digest:
     # "completed"), when the letter lists only the first ones (a committee-wide summary
     # of a region); a group not named here is listed whole.
     totals: Mapping[str, int] = field(default_factory=dict)
+    decisions: tuple[DecisionLine, ...] = ()  # case decisions waiting for the recipient
 
     def __post_init__(self) -> None:
         if self.end < self.start:
@@ -157,6 +193,7 @@ class Digest:
             or self.awaiting_verification
             or self.completed
             or self.attention
+            or self.decisions
         )
 
 

@@ -10,7 +10,8 @@ date is worse than a failed render that the tests catch. The HTML part is autoes
 text part is not, since it is not markup.
 
 Task templates take ``notice`` (:class:`~notifications.messages.TaskNotice`); digest
-templates take ``digest`` (:class:`~notifications.messages.Digest`).
+templates take ``digest`` (:class:`~notifications.messages.Digest`); personal and
+decision letters take ``letter``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ TEMPLATES = NOTICE_TEMPLATES | DIGEST_TEMPLATES
 #: Letters to one person outside the ladders, the sign-in link and ``measures mail
 #: test``; the context is ``{"letter": PersonalLetter}``.
 PERSONAL_TEMPLATES = frozenset({"signin", "mail_test"})
+#: A case decision waits for the recipient (an administrative measure to approve); the
+#: context is ``{"letter": DecisionLetter}``.
+DECISION_TEMPLATES = frozenset({"decision_waiting"})
 
 _MONTHS_GENITIVE = (
     "января",
@@ -181,8 +185,8 @@ def render(
 ) -> RenderedMessage:
     """Render the letter ``template_name`` (one of :data:`TEMPLATES`) with ``context``;
     ``override`` is the folder of the committee's own templates, if any."""
-    if template_name not in TEMPLATES | PERSONAL_TEMPLATES:
-        known = ", ".join(sorted(TEMPLATES | PERSONAL_TEMPLATES))
+    if template_name not in TEMPLATES | PERSONAL_TEMPLATES | DECISION_TEMPLATES:
+        known = ", ".join(sorted(TEMPLATES | PERSONAL_TEMPLATES | DECISION_TEMPLATES))
         raise ValueError(f"unknown letter template {template_name!r}; known: {known}")
     env = environment(override or None)
     text_template = env.get_template(f"{template_name}.txt")

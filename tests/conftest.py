@@ -29,8 +29,8 @@ from engine.core.clock import FixedClock
 from engine.core.db import make_engine, upgrade
 from engine.core.settings import load_config
 
-#: Fixtures that live in their own module (a real browser).
-pytest_plugins = ["tests.browser"]
+#: Fixtures that live in their own module (a real browser, the in-process web client).
+pytest_plugins = ["tests.browser", "tests.webclient"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

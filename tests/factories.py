@@ -109,3 +109,16 @@ def setup(
         people = make_directory(session)
         tasks = make_tasks(session, people, count, state, **kw)
     return people, tasks
+
+
+def retitle(app: App, task_id: int | None, title: str) -> int:
+    """Give the task's measure another title (what a plan's author wrote); its plan id."""
+    with session_scope(app.engine) as session:
+        task = session.get(Task, task_id)
+        assert task is not None
+        measure = session.get(Measure, task.measure_id)
+        assert measure is not None
+        measure.title = title
+        session.add(measure)
+        session.commit()
+        return measure.plan_id

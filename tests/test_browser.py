@@ -245,3 +245,96 @@ def _due(app: App, task_id: int | None) -> date | None:
         task = session.get(Task, task_id)
         assert task is not None
         return task.due_date
+
+
+SCHOOLS_ARTIFACTS = SHARED_ARTIFACTS / "browser-schools"
+
+
+def test_a_case_from_the_list_to_an_approved_measure(
+    live: App, smtp: SmtpServer, chromium: Any
+) -> None:
+    """«Импорт» of the 2026 list, «Школы», a school's case page with the gate's reasons, a
+    request for an inspection, the approver's letter and its link, the approval, and the
+    case report downloaded from the case page."""
+    from engine.app.access import signin_url
+    from engine.app.cases import assign_help, results_import
+    from engine.core.models import AdministrativeMeasure, Person
+    from tests.cases_data import case_of, fixture, load_directory, load_round
+
+    app = live
+    load_directory(app)
+    load_round(app, 2025)
+    assign_help(app, "sosh1", "petrova", template=True)
+    results_import(app, fixture("results_2026.csv"))
+    shutil.rmtree(SCHOOLS_ARTIFACTS, ignore_errors=True)
+    SCHOOLS_ARTIFACTS.mkdir(parents=True)
+
+    def shot(page: Any, name: str) -> None:
+        page.screenshot(path=str(SCHOOLS_ARTIFACTS / f"{name}.png"), full_page=True)
+
+    with session_scope(app.engine) as session:
+        sokolova = session.exec(select(Person).where(Person.key == "sokolova")).one()
+    admin = chromium.new_context(locale="ru-RU").new_page()
+    admin.goto(signin_url(app, sokolova))
+    admin.click("button:has-text('Войти')")
+
+    # 1. The 2026 list through «Импорт»: the dry-run review, then the confirmation.
+    admin.click("nav >> text=Импорт")
+    list_form = admin.locator("form[action='/import/risks']")
+    list_form.locator("input[name=file]").set_input_files(str(fixture("risks_2026.csv")))
+    list_form.locator("button").click()
+    assert "Проверка: ничего не записано" in admin.content()
+    shot(admin, "01-import-review")
+    admin.click("button:has-text('Записать')")
+    assert "Записано" in admin.content()
+    shot(admin, "02-import-written")
+    assert case_of(app, "sosh1").state == "help_failed"
+
+    # 2. «Школы»: the board, a closed gate with its reasons, an open one.
+    admin.click("nav >> text=Школы")
+    shot(admin, "03-schools-board")
+    admin.click("a:has-text('МАОУ «Гимназия № 3»')")
+    assert "программа помощи для школы не назначена" in admin.content()
+    shot(admin, "04-case-gate-closed")
+    admin.click("nav >> text=Школы")
+    admin.click("a:has-text('МБОУ «СШ № 1»')")
+    assert "Меры административного воздействия открыть можно" in admin.content()
+    shot(admin, "05-case-help-failed")
+
+    # 3. The head asks for an unscheduled inspection; a supervisor must approve it.
+    request = admin.locator("form[action$='/administrative']").first
+    request.locator("select[name=kind]").select_option("unscheduled_inspection")
+    request.locator("textarea[name=reason]").fill("Помощь не дала сдвига по математике")
+    request.locator("button").click()
+    assert "ждёт утверждения" in admin.inner_text("p.note")
+    shot(admin, "06-measure-requested")
+
+    _sweep_and_send(app)
+    letter = _mail(smtp, "petrova@example.org", "decision_waiting")
+    assert "МБОУ «СШ № 1»" in str(letter["Subject"])
+    supervisor = chromium.new_context(locale="ru-RU").new_page()
+    supervisor.goto(_link(letter, "Открыть меру воздействия"))
+    shot(supervisor, "07-letter-link")
+    supervisor.click("button:has-text('Войти и открыть')")
+    assert "Утвердить меру воздействия" in supervisor.content()
+    shot(supervisor, "08-approval-page")
+    supervisor.fill("textarea[name=comment] >> nth=0", "Согласовано")
+    supervisor.click("button:has-text('Утвердить меру воздействия')")
+    assert "Создана задача" in supervisor.inner_text("p.note")
+    shot(supervisor, "09-approved")
+    with session_scope(app.engine) as session:
+        measure = session.exec(select(AdministrativeMeasure)).one()
+    assert measure.state == "approved" and measure.task_id is not None
+    assert case_of(app, "sosh1").state == "administrative"
+
+    # 4. The case report, downloaded from the case page.
+    supervisor.click("a:has-text('Страница дела школы')")
+    shot(supervisor, "10-case-administrative")
+    supervisor.select_option("select[name=format]", "docx")
+    with supervisor.expect_download() as download:
+        supervisor.click("button:has-text('Скачать отчёт')")
+    saved = SCHOOLS_ARTIFACTS / download.value.suggested_filename
+    download.value.save_as(str(saved))
+    assert saved.name.startswith("school-sosh1-non_objective-2025-")
+    assert saved.read_bytes().startswith(b"PK")
+    assert len(list(SCHOOLS_ARTIFACTS.glob("*.png"))) == 10

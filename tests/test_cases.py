@@ -554,3 +554,24 @@ def test_a_case_workflow_with_other_state_names_needs_no_python(
         assert board["gym3"].state == "listed" and board["gym3"].meaning == "owing"
     finally:
         renamed.engine.dispose()
+
+
+def test_two_approved_measures_of_one_kind_are_two_tasks(app: App) -> None:
+    # Merge of issues 7 and 9: tasks are unique by their anchor (Task.occurrence_key); two
+    # inspections of one school each got the anchor-less key and the second approval
+    # broke the constraint. Each approved request is its own anchor.
+    load_directory(app)
+    load_round(app, 2025)
+    assign_help(app, "sosh1", "petrova", template=True)
+    load_round(app, 2026)
+    requests = [
+        open_administrative(app, "sosh1", "unscheduled_inspection", "lebedev", reason)
+        for reason in ("Математика без сдвига", "Жалоба родителей")
+    ]
+    tasks = [
+        decide_administrative_measure(app, request.id or 0, "approve", "petrova")[1]
+        for request in requests
+    ]
+    assert all(task is not None for task in tasks)
+    assert len({task.id for task in tasks if task is not None}) == 2
+    assert case_of(app, "sosh1").state == "administrative"

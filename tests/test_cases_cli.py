@@ -152,7 +152,9 @@ def test_no_new_results_yet_through_the_cli(cli: Cli, prepared: App) -> None:
 def test_importers_through_the_cli(cli: Cli, prepared: App, tmp_path: Path) -> None:
     excel = tmp_path / "results_excel.csv"
     excel.write_bytes(fixture("results_2026.csv").read_text(encoding="utf-8").encode("cp1251"))
-    done = cli("results", "import", str(excel))
+    checked = cli("results", "import", str(excel), "--dry-run")
+    assert "добавлено 10" in checked.stdout and "ничего не записано" in checked.stdout
+    done = cli("results", "import", str(excel))  # the dry run wrote nothing: 10 again
     assert "кодировка Windows-1251 (cp1251); строк 10, годы 2026: добавлено 10" in done.stdout
     again = cli("results", "import", str(excel))
     assert "Этот файл уже загружен: изменений нет." in again.stdout
@@ -169,3 +171,22 @@ def test_importers_through_the_cli(cli: Cli, prepared: App, tmp_path: Path) -> N
     signs = cli("risks", "detect", "--year", "2026").stdout
     assert "школ с признаками — 3" in signs and "Учителя не оцениваются" in signs
     assert "доля «4» и «5» 80 % при 58,2 % по региону" in signs
+
+
+def test_the_school_report_through_the_cli(cli: Cli, prepared: App) -> None:
+    app = prepared
+    load_round(app, 2025)
+    cli("case", "sosh1", "help", "--template", "--as", "petrova")
+    load_round(app, 2026)
+    done = cli("report", "school", "sosh1", "--format", "xlsx", "--out", "sosh1.xlsx")
+    assert "Отчёт сохранён:" in done.stdout
+    from tests.report_files import summary_figures, workbook
+
+    found = summary_figures(workbook((cli.folder / "sosh1.xlsx").read_bytes()))
+    assert found["Стадия дела"] == "Помощь не дала сдвига"
+    assert found["Мероприятий помощи для школы"] == 5  # the template's five measures
+    assert found["Просрочено"] == 5  # none started; the 2025/26 school year has ended
+    refused = cli("report", "school", "sosh1", "--as-of", "2020-01-01", ok=False)
+    assert "открыто 25.11.2026" in refused.stderr
+    missing = cli("report", "school", "nowhere", ok=False)
+    assert "школа nowhere не найдена" in missing.stderr

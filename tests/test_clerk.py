@@ -88,6 +88,14 @@ def test_dates_schedules_and_people_set_by_hand_are_audited_and_kept(clerk: Cli)
     assert next(r for r in clerk.json("tasks") if r["id"] == 1)["due_date"] == "2026-12-15"  # type: ignore[union-attr,index]
     assert _tasks(clerk, "2")[0]["responsible"] == "lebedev"
     assert {r["due_date"] for r in _tasks(clerk, "9")} == {"2026-12-20"}
+    # ... and its schedule is the clerk's: reviewed, stored and expanded from it, so the
+    # document's «по мере необходимости» does not come back as a change to review.
+    review = clerk.json("import", str(EXAMPLES / "plan.txt"), "--dry-run")
+    assert isinstance(review, dict) and not review["diff"]
+    ninth = next(m for m in review["measures"] if m["number"] == "9")
+    assert ninth["deadline_override"] == "до 20.12.2026"
+    assert ninth["schedule"]["kind"] == "once"
+    assert [o["due"] for o in ninth["schedule"]["occurrences"]] == ["2026-12-20"]
     history = clerk.json("history", str(second["id"]))
     assert isinstance(history, list)
     assert history[-1]["event"] == "correct" and history[-1]["actor"] == "sokolova"

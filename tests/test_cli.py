@@ -274,10 +274,15 @@ def test_unreadable_plans_import_nothing(loaded: Cli, tmp_path: Path) -> None:
     prose.write_text("Просто текст без таблицы\n", encoding="utf-8")
     result = loaded("import", str(prose), ok=False)
     assert "prose.txt: no plan table found" in result.stderr
-    other = tmp_path / "plan.pdf"
-    other.write_bytes(b"%PDF-1.4")
+    broken = tmp_path / "plan.pdf"
+    broken.write_bytes(b"%PDF-1.4")
+    result = loaded("import", str(broken), ok=False)
+    assert "plan.pdf: damaged or not a PDF document" in result.stderr
+    other = tmp_path / "plan.odp"
+    other.write_bytes(b"PK")
     result = loaded("import", str(other), ok=False)
-    assert "unsupported file type '.pdf'; expected one of .csv, .docx, .txt, .xlsx" in result.stderr
+    expected = "unsupported file type '.odp'; expected one of .csv, .docx, .odt, .pdf, .txt, .xlsx"
+    assert expected in result.stderr
     assert len(loaded.json("tasks")) == 33  # type: ignore[arg-type]
 
 
@@ -316,6 +321,7 @@ def test_schedule_explain(cli: Cli) -> None:
         "event": None,
         "occurrences": [{"start": "2021-10-01", "due": "2021-11-30"}],
         "problems": [],
+        "notes": [],
     }
     text = cli("schedule", "explain", "Ежеквартально", "--period", "2022-09-01:2023-08-31")
     assert "ежеквартально" in text.stdout
@@ -411,3 +417,46 @@ def test_a_moved_clock_changes_only_a_simulation_database(cli: Cli) -> None:
     assert "часы переведены" in cli("run", "--now", "2027-03-01T10:00", ok=False).stderr
     cli("fire", "1", "start", "--as", "ivanova")  # the real clock: allowed
     assert [h["event"] for h in cli.json("history", "1")] == ["start"]  # type: ignore[union-attr]
+
+
+def test_people_draft_from_a_plan_fills_an_empty_directory(cli: Cli, tmp_path: Path) -> None:
+    # Issue 7: a committee without a directory gets one from its plan's responsible cells.
+    import csv
+
+    cli("init", "--simulation")  # MEASURES_NOW: a moved clock writes only to a simulation
+    plan = Path(__file__).resolve().parent / "fixtures" / "order_unusual_forms.txt"
+    draft = tmp_path / "people_draft.csv"
+    shown = cli("import", str(plan), "--dry-run", "--people-draft", str(draft)).stdout
+    assert f"Черновик справочника: 5 строк в {draft}" in " ".join(shown.split())
+    with draft.open(encoding="utf-8", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [(r["key"], r["name"], r["position"], r["organisation"]) for r in rows] == [
+        ("a-b-smirnova", "А.Б.Смирнова", "Начальник отдела образования", ""),
+        ("v-g-orlov", "В.Г.Орлов", "", ""),
+        ("petrov-b-b", "Петров Б.Б.", "", ""),
+        ("raionnoe-metodicheskoe-obedinenie", "", "", "Районное методическое объединение"),
+        ("sidorova-v-v", "Сидорова В.В.", "", ""),
+    ]
+    assert rows[1]["aliases"] == "В.Г.Орлов; Орлов В.Г."  # one person, both spellings
+    assert all(r["email"] == "" for r in rows)
+    again = cli("import", str(plan), "--dry-run", "--people-draft", str(draft), ok=False)
+    assert "уже существует" in again.stderr  # a filled-in draft is never overwritten
+    # the committee fills in what is missing, imports it, and the plan resolves
+    rows[3]["name"] = "Кузьмина Ольга Петровна"
+    for row in rows:
+        row["email"] = f"{row['key']}@example.org"
+    with draft.open("w", encoding="utf-8", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    cli("people", "import", str(draft))
+    data = cli.json("import", str(plan), "--dry-run")
+    assert isinstance(data, dict)
+    assert not [p for p in data["problems"] if "не найден" in p]
+    assert data["plan"]["controller_person"] == "А.Б.Смирнова"
+
+
+def test_explain_says_how_a_misspelt_word_was_read(cli: Cli) -> None:
+    # (calendar-day offsets in explain: test_schedule_explain above)
+    misspelt = cli("schedule", "explain", "Ежекваратльно", "--period", "2026-09-01:2027-08-31")
+    assert "«Ежекваратльно» прочитано как «ежеквартально»" in misspelt.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -179,4 +180,110 @@ def test_upgrade_from_0001_keeps_the_data_and_its_audit_chain(db_url: str) -> No
         assert rekeyed is not None and rekeyed.ok
         session.commit()
         assert verify(session, key, "planned").ok
+    engine.dispose()
+
+
+def test_0005_keys_existing_tasks_by_their_anchor(db_url: str) -> None:
+    # Issue 7: tasks of a database made before occurrence keys (schema 0004) get keys from
+    # what they store, and the old measures are marked as stored without their parsed
+    # schedule; what a clerk set by hand stays.
+    from alembic import command
+
+    from engine.core.db import _alembic_config
+
+    engine = make_engine(db_url)
+    command.upgrade(_alembic_config(engine), "0004_cases")
+    now = "2026-11-25 07:00:00+00:00"
+    with engine.begin() as connection:
+        run = connection.execute
+        run(
+            sa.text(
+                "INSERT INTO plan (id, title, issuer, order_number, period_start, period_end,"
+                " controller_text, ladder, abbreviations, source_name, source_sha256, created_at)"
+                " VALUES (1, 'План', '', '', '2026-09-01', '2027-08-31', '', 'default', '{}',"
+                " '', '', :now)"
+            ),
+            {"now": now},
+        )
+        measures = [
+            (1, {"kind": "multiple"}),
+            (2, {"kind": "event", "event": {"offset_working_days": 10}}),
+            (3, {"kind": "recurring", "cadence": "quarterly"}),
+            (4, {"kind": "on_demand"}),
+        ]
+        for measure_id, schedule in measures:
+            run(
+                sa.text(
+                    "INSERT INTO measure (id, plan_id, position, key, number, title,"
+                    " deadline_phrase, responsible_text, expected_result, decisions, control_text,"
+                    " source_location, schedule, co_responsible_ids, problems)"
+                    " VALUES (:id, 1, :id, '', :number, 'М', '', '', '', '', '', '', :schedule,"
+                    " '[]', '[]')"
+                ),
+                {"id": measure_id, "number": str(measure_id), "schedule": json.dumps(schedule)},
+            )
+        tasks = [
+            (1, 1, 1, None, "2026-10-31"),
+            (2, 1, 2, "2027-03-01", "2027-03-31"),
+            (3, 2, 1, "2027-04-13", "2027-04-27"),
+            (4, 3, 1, "2026-09-01", "2026-09-30"),
+            (5, 4, 1, None, None),
+        ]
+        for task_id, measure_id, occurrence, start, due in tasks:
+            run(
+                sa.text(
+                    "INSERT INTO task (id, measure_id, occurrence, start_date, due_date, state,"
+                    " report, version, created_at, updated_at)"
+                    " VALUES (:id, :measure, :occurrence, :start, :due, 'planned', '', 1, :now,"
+                    " :now)"
+                ),
+                {
+                    "id": task_id,
+                    "measure": measure_id,
+                    "occurrence": occurrence,
+                    "start": start,
+                    "due": due,
+                    "now": now,
+                },
+            )
+        # what a clerk set by hand (schema 0003), and a history that refers to a task
+        run(sa.text("UPDATE measure SET deadline_override = 'до 30.11.2026' WHERE id = 4"))
+        run(sa.text("UPDATE task SET set_by_hand = '[\"dates\"]' WHERE id = 5"))
+        run(
+            sa.text(
+                "INSERT INTO person (id, key, name, position, organisation, email, roles,"
+                " aliases, active) VALUES (1, 'ivanova', 'Иванова', '', '', '', '[]', '[]', true)"
+            )
+        )
+        run(
+            sa.text(
+                "INSERT INTO auditevent (seq, task_id, event, from_state, to_state, actor_id,"
+                " at, comment, evidence, prev_hash, hash) VALUES (1, 3, 'start', 'planned',"
+                " 'in_progress', 1, :now, '', '[]', '', '')"
+            ),
+            {"now": now},
+        )
+    upgrade(engine)  # on SQLite the task table is rebuilt: the history still points at it
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT task_id FROM auditevent")).scalar_one() == 3
+        keys = dict(connection.execute(sa.text("SELECT id, occurrence_key FROM task")).all())
+        versions = set(
+            connection.execute(sa.text("SELECT schedule_version FROM measure")).scalars()
+        )
+        override = connection.execute(
+            sa.text("SELECT deadline_override FROM measure WHERE id = 4")
+        ).scalar_one()
+        by_hand = connection.execute(
+            sa.text("SELECT set_by_hand FROM task WHERE id = 5")
+        ).scalar_one()
+    assert override == "до 30.11.2026"
+    assert (json.loads(by_hand) if isinstance(by_hand, str) else by_hand) == ["dates"]
+    assert keys == {
+        1: "d:..2026-10-31",
+        2: "d:2027-03-01..2027-03-31",
+        3: "e:2027-04-13",
+        4: "legacy:1",
+        5: "-",
+    }
+    assert versions == {0}
     engine.dispose()

@@ -293,3 +293,55 @@ def test_links_must_be_absolute_http(url: str) -> None:
 def test_digest_period_must_not_run_backwards() -> None:
     with pytest.raises(ValueError, match="ends"):
         make_digest(start=date(2026, 11, 30), end=date(2026, 11, 29))
+
+
+def _decision(**changes: Any) -> Any:
+    from notifications.messages import DecisionLetter, DecisionLine
+
+    fields: dict[str, Any] = {
+        "measure_id": 3,
+        "school": "МБОУ «СШ № 1»",
+        "kind_label": "Внеплановая проверка",
+        "risk_label": "признаки необъективности",
+        "requested_by": "Лебедев П.А.",
+        "requested_on": date(2026, 11, 25),
+        "reason": "Сдвига нет <b>по математике</b>",
+        "url": "https://measures.example.org/l/page/abc.def",
+    }
+    line = DecisionLine(**{**fields, **changes})
+    return DecisionLetter("Петрова Анна Сергеевна", "petrova@example.org", "Комитет", line)
+
+
+def test_the_decision_letter_in_both_parts() -> None:
+    letter = render("decision_waiting", {"letter": _decision()})
+    assert letter.subject == "Ожидает Вашего решения: внеплановая проверка — МБОУ «СШ № 1»"
+    assert letter.text.startswith("Уважаемая Анна Сергеевна!")
+    assert "Открыть меру воздействия: https://measures.example.org/l/page/abc.def" in letter.text
+    assert "Сдвига нет <b>по математике</b>" in letter.text  # plain text: as written
+    assert "Сдвига нет &lt;b&gt;по математике&lt;/b&gt;" in letter.html  # HTML: escaped
+    assert 'href="https://measures.example.org/l/page/abc.def"' in letter.html
+    assert "ОБХОД" not in letter.text
+    override = render(
+        "decision_waiting",
+        {"letter": _decision(override=True, gate_reasons=("программа помощи не назначена",))},
+    )
+    assert override.subject.endswith("(в обход правила)")
+    assert "Условия для мер воздействия не выполнены: программа помощи не назначена." in (
+        override.text
+    )
+    with pytest.raises(ValueError, match="not an absolute http"):
+        _decision(url="javascript:alert(1)")
+
+
+def test_a_digest_with_only_a_decision_is_sent_and_lists_it() -> None:
+    from notifications.messages import Digest
+
+    decision = _decision().decision
+    digest = Digest("Петрова Анна Сергеевна", "p@example.org", "Комитет", date(2026, 11, 25),
+                    date(2026, 11, 25), decisions=(decision,))  # fmt: skip
+    assert not digest.is_empty
+    letter = render("daily_digest", {"digest": digest})
+    assert letter.subject.endswith("ожидают проверки — 0, ожидают решения — 1")
+    assert "Ожидают Вашего решения — меры административного воздействия (1):" in letter.text
+    assert "Утвердите или отклоните запрошенные меры воздействия" in letter.text
+    assert 'href="https://measures.example.org/l/page/abc.def"' in letter.html

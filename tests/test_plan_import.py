@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlmodel import Session, select
 
 from engine.app import App
+from engine.app.calendar import redate_now
 from engine.core.db import session_scope
 from engine.core.models import Measure, Plan, Task
 from engine.directory.people import import_people
 from engine.directory.schools import import_schools
 from engine.plans.events import event_dates, import_events
-from engine.plans.importing import Review, commit, reexpand_events, review
+from engine.plans.importing import Review, commit, review
 from engine.plans.readers.document import SourceDocument, SourceRow, SourceSection
+from engine.plans.schedule import GRAMMAR_VERSION
 from tests.conftest import EXAMPLES
 
 TODAY = date(2026, 11, 25)
@@ -189,14 +192,7 @@ def test_event_bound_tasks_follow_the_calendar(loaded: App, tmp_path) -> None:  
     )
     with session_scope(loaded.engine) as session:
         import_events(session, path)
-        changes = reexpand_events(
-            session,
-            loaded.calendar,
-            event_dates(session),
-            "quarterly",
-            "planned",
-            loaded.clock.now(),
-        )
+        changes = redate_now(loaded, session, kinds=("event",)).changes
         session.commit()
         assert (changes.created, changes.updated, changes.removed) == (0, 3, 3)
         measure = session.exec(select(Measure).where(Measure.number == "4")).one()
@@ -295,3 +291,174 @@ def test_renumbered_measure_keeps_its_task(loaded: App) -> None:
         measure = session.get(Measure, moved.measure_id)
         assert measure is not None and measure.number == "3"
         assert measure.title == "Программы помощи"
+
+
+# ----------------------------------------------- issue 7: task identity follows the anchor
+
+
+def _verify(app: App, task_id: int, responsible: str) -> None:
+    app.lifecycle.fire(app.engine, task_id, "start", responsible)
+    app.lifecycle.fire(app.engine, task_id, "report", responsible, comment="Наблюдение проведено")
+    app.lifecycle.fire(app.engine, task_id, "verify", "petrova")
+
+
+def _tasks_of(session: Session, number: str, school_key: str | None = None) -> list[Task]:
+    from engine.core.models import School
+
+    query = select(Task).join(Measure).where(Measure.number == number)
+    if school_key is not None:
+        query = query.join(School, School.id == Task.school_id).where(School.key == school_key)
+    return list(session.exec(query.order_by(Task.due_date)))
+
+
+def test_an_earlier_assessment_date_leaves_verified_work_where_it_was(
+    loaded: App, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    # Before: tasks were matched by ordinal, so the verified task of 13.04 became the task
+    # of the new, earlier date, and 13.04 came back as planned work.
+    with session_scope(loaded.engine) as session:
+        commit(session, _review(loaded, session, _document()), "planned", loaded.clock.now())
+        april_13, april_20 = _tasks_of(session, "4", "sosh1")
+    assert april_13.due_date == date(2027, 4, 13) and april_13.id is not None
+    _verify(loaded, april_13.id, "kuznetsov")
+    path = tmp_path / "events.csv"
+    path.write_text(
+        (EXAMPLES / "events.csv").read_text(encoding="utf-8")
+        + "ВПР по окружающему миру,ВПР,окружающий мир,4,2027-03-16\n",
+        encoding="utf-8",
+    )
+    with session_scope(loaded.engine) as session:
+        import_events(session, path)
+        changes = redate_now(loaded, session, kinds=("event",)).changes
+        session.commit()
+        assert (changes.created, changes.updated, changes.removed) == (3, 0, 0)
+        verified = session.get(Task, april_13.id)
+        assert verified is not None
+        assert (verified.due_date, verified.state) == (date(2027, 4, 13), "verified")
+        march, *_ = _tasks_of(session, "4", "sosh1")
+        assert (march.due_date, march.state) == (date(2027, 3, 16), "planned")
+        again = session.get(Task, april_20.id)
+        assert again is not None and again.due_date == date(2027, 4, 20)
+
+
+def test_an_earlier_date_in_an_edited_plan_keeps_each_task_on_its_date(loaded: App) -> None:
+    doc = _document()
+    first = replace(doc, rows=[replace(doc.rows[0], deadline="Октябрь 2026; Март 2027")])
+    with session_scope(loaded.engine) as session:
+        commit(session, _review(loaded, session, first), "planned", loaded.clock.now())
+        _october, march = _tasks_of(session, "1")
+    assert march.id is not None and march.due_date == date(2027, 3, 31)
+    loaded.lifecycle.fire(loaded.engine, march.id, "start", "ivanova")
+    edited = replace(
+        doc, rows=[replace(doc.rows[0], deadline="Октябрь 2026; Январь 2027; Март 2027")]
+    )
+    with session_scope(loaded.engine) as session:
+        outcome = commit(
+            session, _review(loaded, session, edited, raw=b"v2"), "planned", loaded.clock.now()
+        )
+        assert outcome.tasks.created == 1
+        started = session.get(Task, march.id)
+        assert started is not None
+        assert (started.due_date, started.state) == (date(2027, 3, 31), "in_progress")
+        dues = [(t.due_date, t.state) for t in _tasks_of(session, "1")]
+        assert dues == [
+            (date(2026, 10, 31), "planned"),
+            (date(2027, 1, 31), "planned"),
+            (date(2027, 3, 31), "in_progress"),
+        ]
+    # a date that truly moved moves its task, with its state
+    moved = replace(
+        doc, rows=[replace(doc.rows[0], deadline="Октябрь 2026; Январь 2027; Апрель 2027")]
+    )
+    with session_scope(loaded.engine) as session:
+        commit(session, _review(loaded, session, moved, raw=b"v3"), "planned", loaded.clock.now())
+        started = session.get(Task, march.id)
+        assert started is not None
+        assert (started.due_date, started.state) == (date(2027, 4, 30), "in_progress")
+
+
+# ------------------------------------- issue 7: the parsed schedule is stored, not re-parsed
+
+
+def test_a_grammar_change_is_a_reviewed_diff_never_a_silent_move(
+    loaded: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import engine.plans.importing as importing
+    import engine.plans.redate as redating
+    from engine.plans.schedule import parse_deadline
+
+    doc = _document()
+    rows = [replace(doc.rows[0], deadline="По итогам проведения ВПР")]
+    plan = replace(doc, rows=rows)
+    with session_scope(loaded.engine) as session:
+        commit(session, _review(loaded, session, plan), "planned", loaded.clock.now())
+        before = sorted(t.due_date for t in _tasks_of(session, "1"))
+    # ВПР 13.04 and 20.04.2027 + 10 working days (1-3 and 8-10 May are off)
+    assert before == [date(2027, 4, 27), date(2027, 5, 5)]
+
+    def new_grammar(phrase: str, period: tuple[date, date]) -> Any:
+        """A later release reads «по итогам» as 5 working days after the event."""
+        schedule = parse_deadline(phrase, period)
+        if schedule.event is None:
+            return schedule
+        return replace(schedule, event=replace(schedule.event, offset_working_days=5))
+
+    monkeypatch.setattr(importing, "parse_deadline", new_grammar)
+    monkeypatch.setattr(redating, "parse_deadline", new_grammar)
+    with session_scope(loaded.engine) as session:  # the calendar is imported again
+        redate_now(loaded, session, kinds=("event",))
+        session.commit()
+        assert sorted(t.due_date for t in _tasks_of(session, "1")) == before  # nothing moved
+        again = _review(loaded, session, plan)  # the very same file
+        assert again.unchanged
+        assert again.diff["changed"] == [
+            "№ 1: срок прочитан иначе (27.04.2027, 05.05.2027 → 20.04.2027, 27.04.2027)"
+        ]
+        commit(session, again, "planned", loaded.clock.now())  # reviewed: now it moves
+        assert sorted(t.due_date for t in _tasks_of(session, "1")) == [
+            date(2027, 4, 20),
+            date(2027, 4, 27),
+        ]
+
+
+def test_schedules_stored_before_they_were_kept_move_only_when_read_the_same(
+    loaded: App, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    # Rows from before migration 0002 have only what the review showed (version 0).
+    with session_scope(loaded.engine) as session:
+        commit(session, _review(loaded, session, _document()), "planned", loaded.clock.now())
+        measure = session.exec(select(Measure).where(Measure.number == "4")).one()
+        measure.schedule_spec, measure.schedule_version = {}, 0
+        session.add(measure)
+        session.commit()
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "name,kind,subject,grade,date\nВПР по русскому языку,ВПР,русский язык,5,2027-04-14\n",
+        encoding="utf-8",
+    )
+
+    def reimport_calendar() -> None:
+        with session_scope(loaded.engine) as session:
+            import_events(session, path)
+            redate_now(loaded, session, kinds=("event",))
+            session.commit()
+
+    reimport_calendar()  # read the same as shown: moves, and the schedule is kept from now on
+    with session_scope(loaded.engine) as session:
+        measure = session.exec(select(Measure).where(Measure.number == "4")).one()
+        assert measure.schedule_version == GRAMMAR_VERSION and measure.schedule_spec
+        assert {t.due_date for t in _tasks_of(session, "4")} == {date(2027, 4, 14)}
+        # a legacy row the grammar now reads otherwise: nothing moves, the measure says so
+        measure.schedule_spec, measure.schedule_version = {}, 0
+        measure.schedule = {**measure.schedule, "event": {"offset_working_days": 3}}
+        session.add(measure)
+        session.commit()
+    path.write_text(
+        "name,kind,subject,grade,date\nВПР по русскому языку,ВПР,русский язык,5,2027-04-21\n",
+        encoding="utf-8",
+    )
+    reimport_calendar()
+    with session_scope(loaded.engine) as session:
+        measure = session.exec(select(Measure).where(Measure.number == "4")).one()
+        assert {t.due_date for t in _tasks_of(session, "4")} == {date(2027, 4, 14)}
+        assert "загрузите план ещё раз" in measure.problems[-1]

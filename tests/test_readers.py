@@ -8,6 +8,7 @@ heading rows, ``<p>`` tags, two plans in one order) and always run.
 
 from __future__ import annotations
 
+import re
 import zipfile
 from datetime import date, datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ from engine.core.errors import InputError
 from engine.plans.readers.by_suffix import read_document
 from engine.plans.readers.document import SourceDocument, SourceRow
 from engine.plans.readers.tables import clean, normalise_number, parse_period
+from tests.documents import Table, odt_like, pdf_like, prose_line, write_pdf
 
 PLANS = Path(__file__).resolve().parents[2] / "shared" / "plans"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -304,7 +306,8 @@ def test_fixture_order_with_two_plans() -> None:
     assert doc.issuer == "Комитет по образованию администрации Заречного муниципального округа"
     assert (doc.order_number, doc.order_date) == ("212-о", date(2023, 9, 4))
     assert doc.period_text == "2023-2024 учебный год"
-    assert doc.controller_text == "Председатель комитета по образованию"  # "оставляю за собой"
+    # "оставляю за собой": the person who signs the order, as the signature reads
+    assert doc.controller_text == "Председатель комитета по образованию О.П. Сидорова"
     assert [(s.title.split(".")[0][:18], s.parent) for s in doc.sections] == [
         ("План мероприятий п", None),
         ("Задача 1", 0),
@@ -457,15 +460,7 @@ def docx_like(source: Path, parsed: SourceDocument, target: Path) -> None:
             i += 1
             if not text:
                 continue
-            bold, heading = in_bold, False
-            if in_bold:
-                in_bold = not text.endswith("**")
-            elif text.startswith("#"):
-                heading = True
-            elif text.startswith("**"):
-                bold = True
-                in_bold = not (len(text) > 4 and text.endswith("**"))
-            text = text.strip("*# ")
+            text, bold, heading, in_bold = prose_line(text, in_bold)
             if heading:
                 document.add_heading(text, level=2)
             else:
@@ -533,22 +528,44 @@ def essence(doc: SourceDocument) -> dict[str, Any]:
     }
 
 
+def _words(rows: list[Any]) -> list[Any]:
+    """ "план- график" wrapped after its hyphen in a PDF reads back as one word, as it should."""
+    return [
+        [re.sub(r"(?<=\w)- (?=\w)", "-", v) if isinstance(v, str) else v for v in r] for r in rows
+    ]
+
+
+_FIXTURES = ["order_two_plans", "roadmap_with_problems"]
+
+
 @pytest.mark.parametrize(
-    "name",
-    [*(f"sample {key}" for key in sorted(SAMPLES)), "order_two_plans", "roadmap_with_problems"],
+    ("kind", "name"),
+    [
+        *(("docx", name) for name in [*(f"sample {key}" for key in sorted(SAMPLES)), *_FIXTURES]),
+        # Issue 7: most plans are published as PDF; the same neutral form, the same review.
+        *(
+            (kind, name)
+            for kind in ("pdf", "odt")
+            for name in [
+                *(f"sample {k}" for k in sorted(SAMPLES)),
+                *_FIXTURES,
+                "order_unusual_forms",
+            ]
+        ),
+    ],
 )
-def test_docx_reads_like_its_text_export(name: str, tmp_path: Path) -> None:
+def test_a_document_reads_like_its_text_export(kind: str, name: str, tmp_path: Path) -> None:
     source = sample(name.split()[1]) if name.startswith("sample") else FIXTURES / f"{name}.txt"
     text_doc = read_document(source)
-    target = tmp_path / "plan.docx"
-    docx_like(source, text_doc, target)
-    docx_doc = read_document(target)
-    expected, got = essence(text_doc), essence(docx_doc)
+    target = tmp_path / f"plan.{kind}"
+    {"docx": docx_like, "pdf": pdf_like, "odt": odt_like}[kind](source, text_doc, target)
+    other = read_document(target)
+    expected, got = essence(text_doc), essence(other)
     assert got["meta"] == expected["meta"]
     assert got["sections"] == expected["sections"]
-    assert got["rows"] == expected["rows"]
+    assert _words(got["rows"]) == _words(expected["rows"])
     assert got["problems"] == expected["problems"]
-    assert docx_doc.rows[0].location.startswith("таблица ")
+    assert other.rows[0].location.startswith("стр. " if kind == "pdf" else "таблица ")
 
 
 def test_docx_merged_cells(tmp_path: Path) -> None:
@@ -770,7 +787,9 @@ def _damaged_zip(path: Path) -> None:
         ("random.docx", bytes(range(256)), "Word"),
         ("broken.xlsx", b"PK\x03\x04 nope", "Excel"),
         ("binary.csv", b"\x00\x01\x02" * 100, "binary"),
-        ("plan.pdf", b"%PDF-1.4", "unsupported"),
+        ("plan.pdf", b"%PDF-1.4", "not a PDF"),
+        ("plan.odt", b"PK\x03\x04 nope", "OpenDocument"),
+        ("plan.odp", b"x", "unsupported"),
         ("plan", b"x", "unsupported"),
     ],
 )
@@ -804,3 +823,138 @@ def test_missing_file(tmp_path: Path) -> None:
     for suffix in (".txt", ".docx", ".xlsx", ".csv"):
         with pytest.raises(InputError, match="file not found"):
             read_document(tmp_path / f"nowhere{suffix}")
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def test_pdf_split_rows_merged_cells_and_several_persons(tmp_path: Path) -> None:
+
+    rows: list[list[str] | str] = ["Раздел 1. Организационные меры"]
+    rows += [
+        [str(n), f"Семинар для учителей № {n} по критериальному оцениванию", "Октябрь 2024", "РМК"]
+        for n in range(1, 40)
+    ]
+    rows.append(["40", "Совещание", "Май 2025", "Иванова А.А.\nПетров Б.Б."])
+    rows.append(["41", "Отчёт", "Июнь 2025", "Главный специалист по содержанию образования"])
+    path = tmp_path / "long.pdf"
+    write_pdf(
+        path,
+        [
+            ("План мероприятий по повышению объективности оценки на 2024-2025 учебный год", True),
+            Table(["№ п/п", "Мероприятие", "Сроки", "Ответственный"], rows, [0.5, 3, 1.3, 1.8]),
+        ],
+    )
+    doc = read_document(path)
+    assert doc.problems == []
+    assert (
+        doc.title == "План мероприятий по повышению объективности оценки на 2024-2025 учебный год"
+    )
+    assert doc.period == (date(2024, 9, 1), date(2025, 8, 31))
+    assert [r.number for r in doc.rows] == [str(n) for n in range(1, 42)]
+    assert {r.location.split(",")[0] for r in doc.rows} >= {"стр. 1", "стр. 2"}  # over pages
+    assert doc.rows[39].responsible == "Иванова А.А.\nПетров Б.Б."  # two lines: two persons
+    # a position wrapped by the column's width is one line again
+    assert doc.rows[40].responsible == "Главный специалист по содержанию образования"
+    assert [s.title for s in doc.sections] == ["Раздел 1. Организационные меры"]
+
+
+@pytest.mark.parametrize(
+    ("header", "fields"),
+    [
+        ("№ п/п|Содержание работы|Сроки|Ответственные", "number title deadline responsible"),
+        ("№|Вид деятельности|Дата проведения|Кто проводит", "number title deadline responsible"),
+        (
+            "Мероприятия по обеспечению объективности|Когда|Исполнители",
+            "title deadline responsible",
+        ),
+        ("Ответственный за проведение мероприятия|Мероприятия по контролю", "responsible title"),
+        ("Тема|Ожидаемый результат мероприятия|Срок проведения", "title expected_result deadline"),
+        (
+            "Действия|Ф.И.О. ответственного|Период|Форма отчётности",
+            "title responsible deadline expected_result",
+        ),
+        # no title word: the only column with text nobody else claims is the measures
+        ("№|Направления работы|Сроки|Ответственные", "number title deadline responsible"),
+        ("№|Что делаем|Сроки|Ответственные", "number title deadline responsible"),
+    ],
+)
+def test_header_words_other_committees_use(header: str, fields: str) -> None:
+    # Issue 7: the first word of the header decides; the title may be the column left over
+    from engine.plans.readers.tables import _recognise_header
+
+    found = _recognise_header(header.split("|"), "строка 1")
+    assert found is not None
+    assert " ".join(f or "-" for f in found.fields) == fields
+
+
+def test_odt_merged_cells_and_lines_of_a_cell(tmp_path: Path) -> None:
+    from odf.opendocument import OpenDocumentText
+    from odf.style import Style, TextProperties
+    from odf.table import CoveredTableCell, TableCell, TableColumn, TableRow
+    from odf.table import Table as OdfTable
+    from odf.text import P, Span
+
+    document = OpenDocumentText()
+    bold = Style(name="B1", family="text")
+    bold.addElement(TextProperties(fontweight="bold"))
+    document.automaticstyles.addElement(bold)
+    title = P()
+    title.addElement(Span(stylename=bold, text="План мероприятий школы на 2024-2025 учебный год"))
+    document.text.addElement(title)
+    table = OdfTable(name="План")
+    table.addElement(TableColumn(numbercolumnsrepeated=4))
+
+    def row(*cells: object) -> None:
+        made = TableRow()
+        for item in cells:
+            made.addElement(item)
+        table.addElement(made)
+
+    def cell(*lines: str, rows: int = 1) -> object:
+        made = TableCell(numberrowsspanned=rows) if rows > 1 else TableCell()
+        for line in lines:
+            made.addElement(P(text=line))
+        return made
+
+    row(cell("№"), cell("Мероприятие"), cell("Срок"), cell("Ответственный"))
+    row(cell("1"), cell("Семинар"), cell("Октябрь"), cell("Иванова А.А.", "Петров Б.Б.", rows=2))
+    row(cell("2"), cell("Консультации"), cell("Ноябрь"), CoveredTableCell())
+    row(cell("3"), cell("Открытые уроки"), cell("Декабрь"), cell("РМК"))
+    document.text.addElement(table)
+    path = tmp_path / "plan.odt"
+    document.save(str(path))
+
+    doc = read_document(path)
+    assert doc.title == "План мероприятий школы на 2024-2025 учебный год"  # bold by its span
+    assert doc.problems == []
+    assert [(r.number, r.deadline, r.responsible) for r in doc.rows] == [
+        ("1", "Октябрь", "Иванова А.А.\nПетров Б.Б."),  # a cell's paragraphs are its lines
+        ("2", "Ноябрь", "Иванова А.А.\nПетров Б.Б."),  # under the merged cell: inherited
+        ("3", "Декабрь", "РМК"),
+    ]
+
+
+def test_an_outline_heading_passes_its_date_and_responsible_to_its_items(tmp_path: Path) -> None:
+    # Issue 7: «1.» followed by «1.1.» is a section even with a date and a responsible;
+    # sub-items without their own take them, and the review says so.
+    path = tmp_path / "plan.txt"
+    path.write_text(
+        "План работы методического кабинета на 2024-2025 учебный год\n\n"
+        "№\tМероприятие\tСрок\tОтветственный\n"
+        "1.\tРабота с педагогами\tв течение года\tРМК\n"
+        "1.1.\tСеминар по оцениванию\tОктябрь\t\n"
+        "1.2.\tКонсультации\t\tИванова А.А.\n"
+        "2.\tОтчёт о выполнении плана\tМай\tОрлов В.Г.\n",
+        encoding="utf-8",
+    )
+    doc = read_document(path)
+    assert doc.problems == []
+    assert [s.title for s in doc.sections] == ["1. Работа с педагогами"]
+    assert [(r.number, r.deadline, r.responsible, r.section) for r in doc.rows] == [
+        ("1.1", "Октябрь", "РМК", 0),
+        ("1.2", "в течение года", "Иванова А.А.", 0),
+        ("2", "Май", "Орлов В.Г.", None),
+    ]
+    (note,) = [n.message for n in doc.notes if n.field == "section"]
+    assert "«1.»" in note and "срок «в течение года»" in note and "«РМК»" in note

@@ -46,6 +46,11 @@ def directory(sqlite_engine) -> Directory:  # type: ignore[no-untyped-def]
             ),
             Person(key="head1", name="Кузнецов Олег Игоревич", position="Директор"),
             Person(key="head2", name="Белова Анна Ивановна", position="Директор гимназии"),
+            Person(key="ivanova", name="Иванова Алла Андреевна", position="Методист"),
+            Person(key="petrov", name="Петров Борис Борисович", position="Ведущий специалист"),
+            Person(key="smirnova", name="Смирнова Анна Борисовна", position="Методист ИМЦ"),
+            Person(key="orlov", name="Орлов Виктор Геннадьевич", position="Специалист"),
+            Person(key="sidorova", name="Сидорова Вера Викторовна", position="Заместитель"),
         ]
         session.add_all(people)
         session.flush()
@@ -125,3 +130,43 @@ def test_section_flags() -> None:
     assert section_flag(["Школы с низкими образовательными результатами"]) == "low_results"
     assert section_flag(["ШНОР"]) == "low_results"
     assert section_flag(["1. На муниципальном уровне", "Программа"]) is None
+
+
+# --------------------------------------------------------- several persons in one cell (issue 7)
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("Иванова А.А.\nПетров Б.Б.", ["ivanova", "petrov"]),  # two lines of a Word cell
+        ("А.Б.Смирнова В.Г.Орлов", ["smirnova", "orlov"]),  # run together, initials first
+        ("Смирнова А.Б. Орлов В.Г.", ["smirnova", "orlov"]),  # run together, surname first
+        ("методист А.Б. Смирнова, специалист Орлов В.Г.", ["smirnova", "orlov"]),
+        ("Петров Б.Б.\nЕ.А. Краснова\nИванова А.А.", ["petrov", "krasnova", "ivanova"]),
+    ],
+)
+def test_every_person_of_a_cell_is_resolved_in_order(
+    directory: Directory, text: str, keys: list[str]
+) -> None:
+    # Before: the whole cell was searched for the first surname with initials, and the
+    # others vanished without a problem.
+    result = resolve(text, directory, ABBREVIATIONS)
+    assert [p.key for p in result.persons] == keys
+    assert result.unresolved == () and not result.fan_out
+
+
+def test_a_person_beside_the_schools_keeps_the_fan_out(directory: Directory) -> None:
+    result = resolve(
+        "Сидорова В.В.\nРуководители общеобразовательных организаций", directory, ABBREVIATIONS
+    )
+    assert [p.key for p in result.persons] == ["sidorova"]
+    assert result.fan_out and result.unresolved == ()
+
+
+def test_an_unknown_person_in_a_cell_is_named(directory: Directory) -> None:
+    result = resolve("Иванова А.А.\nНеизвестная Н.Н.", directory, ABBREVIATIONS)
+    assert [p.key for p in result.persons] == ["ivanova"]
+    assert result.unresolved == ("Неизвестная Н.Н.",)
+    together = resolve("А.Б.Смирнова Н.Н.Неизвестная", directory, ABBREVIATIONS)
+    assert [p.key for p in together.persons] == ["smirnova"]
+    assert together.unresolved == ("Н.Н.Неизвестная",)

@@ -25,7 +25,9 @@ from engine.plans.schedule import (
     Window,
     occurrences,
     parse_deadline,
+    schedule_from_json,
     schedule_json,
+    schedule_to_json,
 )
 
 FIXTURE = Path(__file__).parent / "fixtures" / "deadline_phrases.tsv"
@@ -279,6 +281,11 @@ VOCABULARY = _words(
     "- – ; , . / ( ) I II IV квартал полугодие четверть раз раза ежемесячно каждый месяца "
     "итогам ВПР НИКО ГИА рабочих дня дней после за мере запросу плану графику согласно "
     "соответствии января мая сентябрь октябре дек. 30.12.2021 29.02.2023 31.02.2022 <p> </p>"
+    # issue 7: the wording of other committees, typed as people type it
+    " далее затем в дальнейшем числа числу ежегодно ежеквартально мае недель недели двух пяти"
+    " двадцати получения результатов со дня с даты четверти полугодия окончании течении"
+    " ежекваратльно полугодье постояно сетнябрь 15.05 12.03 (вт) вторник 20.12. 15 . 05. 2022"
+    " 09.2021 2021/2022 уч. 5-го п. 2.3 10.00 календарных недели неделю сутки"
 )
 
 
@@ -296,8 +303,18 @@ def test_any_text_gives_a_schedule_and_never_an_exception(
     if schedule.kind == "unscheduled":
         assert schedule.problems
     assert all(w.start is None or w.start <= w.due for w in schedule.windows)
-    found = occurrences(schedule, period, CALENDAR, [EventDate("ВПР", date(2022, 4, 12))])
-    json.dumps(schedule_json(schedule, found))
+    events = [EventDate("ВПР", date(2022, 4, 12)), EventDate("НИКО", date(2027, 4, 27))]
+    found = occurrences(schedule, period, CALENDAR, events)
+    shown = schedule_json(schedule, found)
+    json.dumps(shown)
+    # issue 7: a schedule that should have dates has one inside the period, or a problem
+    if schedule.kind not in ("on_demand", "unscheduled"):
+        inside = [o for o in found if period[0] <= o.due <= period[1]]
+        assert inside or shown["problems"], (phrase, schedule)
+    # issue 7: the stored form gives back the very same schedule
+    stored = json.loads(json.dumps(schedule_to_json(schedule)))
+    assert schedule_from_json(stored) == schedule
+    assert len({o.key for o in found}) == len(found), found  # every occurrence its own anchor
 
 
 # ------------------------------------------------------------------------------- occurrences
@@ -432,9 +449,10 @@ def test_schedule_json_is_what_the_cli_prints() -> None:
     assert schedule_json(schedule, found) == {
         "kind": "event",
         "cadence": None,
-        "event": {"offset_working_days": 3, "offset_calendar_days": 0, "kinds": ["ВПР"]},
+        "event": {"kinds": ["ВПР"], "offset_working_days": 3, "offset_calendar_days": 0},
         "occurrences": [{"start": "2027-04-30", "due": "2027-05-06"}],
         "problems": [],
+        "notes": [],
     }
     once = parse_deadline("До 1 октября 2021 г.", SCHOOL_2021)
     assert schedule_json(once, occurrences(once, SCHOOL_2021, CALENDAR)) == {
@@ -443,6 +461,7 @@ def test_schedule_json_is_what_the_cli_prints() -> None:
         "event": None,
         "occurrences": [{"start": None, "due": "2021-10-01"}],
         "problems": [],
+        "notes": [],
     }
     unread = parse_deadline("По плану МИМС", SCHOOL_2021)
     assert schedule_json(unread, []) == {
@@ -454,6 +473,7 @@ def test_schedule_json_is_what_the_cli_prints() -> None:
             "Срок задан ссылкой на другой документ («По плану МИМС»): задайте даты мероприятия "
             "вручную."
         ],
+        "notes": [],
     }
 
 
@@ -480,3 +500,175 @@ def test_schedule_json_shows_a_calendar_day_offset() -> None:
         "offset_calendar_days": -2,
         "kinds": ["ВПР"],
     }
+
+
+# ------------------------------------------------------- issue 7: wording of other committees
+
+SCHOOL_2023 = (date(2023, 9, 1), date(2024, 8, 31))
+VPR_2022 = [EventDate("ВПР", date(2022, 3, 15)), EventDate("ВПР", date(2022, 4, 12))]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "period", "kind", "dues"),
+    [
+        # a first date, then a cadence: October as written, then the quarter ends after it
+        (
+            "Октябрь 2021, далее ежеквартально",
+            SCHOOL_2021,
+            "recurring",
+            ["2021-10-31", "2021-12-30", "2022-03-31", "2022-06-30"],
+        ),
+        (
+            "сентябрь 2021 г., в дальнейшем - ежемесячно",
+            (date(2021, 9, 1), date(2021, 12, 31)),
+            "recurring",
+            ["2021-09-30", "2021-10-29", "2021-11-30", "2021-12-30"],
+        ),
+        # recurring with an anchor inside the unit
+        ("ежегодно в мае", SCHOOL_2021, "recurring", ["2022-05-31"]),
+        ("Ежегодно, до 1 сентября", SCHOOL_2021, "recurring", ["2021-09-01"]),
+        (
+            "ежемесячно, до 10 числа",
+            (date(2022, 1, 1), date(2022, 4, 30)),
+            "recurring",
+            ["2022-01-10", "2022-02-10", "2022-03-10", "2022-04-08"],  # 10.04: Sunday
+        ),
+        # an explicit working-day offset after an event, in other words
+        (
+            "не позднее 5 рабочих дней со дня получения результатов",
+            SCHOOL_2021,
+            "event",
+            ["2022-03-22", "2022-04-19"],
+        ),
+        (
+            "в течение пяти рабочих дней с даты проведения ВПР",
+            SCHOOL_2021,
+            "event",
+            ["2022-03-22", "2022-04-19"],
+        ),
+        # per school term or half-year results
+        (
+            "по итогам четверти",
+            SCHOOL_2021,
+            "recurring",
+            ["2021-10-29", "2021-12-30", "2022-03-31", "2022-05-31"],
+        ),
+        ("По итогам полугодия", SCHOOL_2021, "recurring", ["2021-12-30", "2022-05-31"]),
+        # day and month without a year, stray spaces and dots inside dates
+        ("до 15.05", SCHOOL_2021, "once", ["2022-05-15"]),
+        ("12.03 (вт)", SCHOOL_2023, "once", ["2024-03-12"]),
+        ("до 15 . 05. 2022", SCHOOL_2021, "once", ["2022-05-15"]),
+        ("до 20.12. 2021 г.", SCHOOL_2021, "once", ["2021-12-20"]),
+        ("01. 10.2021 - 30 .10. 2021", SCHOOL_2021, "window", ["2021-10-30"]),
+        # numbers in words
+        (
+            "в течение двух недель после проведения ВПР",
+            SCHOOL_2021,
+            "event",
+            ["2022-03-29", "2022-04-26"],
+        ),
+        (
+            "за три рабочих дня до проведения ВПР",
+            SCHOOL_2021,
+            "event",
+            ["2022-03-10", "2022-04-07"],
+        ),
+        # a day of the month with a longer cadence: of the month after each quarter
+        (
+            "ежеквартально, до 5 числа месяца, следующего за отчетным",
+            SCHOOL_2021,
+            "recurring",
+            ["2021-10-05", "2021-12-30", "2022-04-05", "2022-07-05"],  # 5.01: holidays
+        ),
+        ("2 раза в год (декабрь, май)", SCHOOL_2021, "recurring", ["2021-12-30", "2022-05-31"]),
+        ("в начале октября", SCHOOL_2021, "window", ["2021-10-10"]),
+        ("конец сентября", SCHOOL_2021, "once", ["2021-09-30"]),
+        ("к началу учебного года", SCHOOL_2021, "once", ["2021-09-01"]),
+        (
+            "в течение месяца после проведения ВПР",
+            SCHOOL_2021,
+            "event",
+            ["2022-04-14", "2022-05-12"],  # 30 calendar days
+        ),
+        # a named school year inside «в течение … учебного года»: as without it
+        (
+            "в течение 2021-2022 учебного года",
+            SCHOOL_2021,
+            "continuous",
+            ["2021-09-30", "2021-12-30", "2022-03-31", "2022-06-30"],
+        ),
+        (
+            "В течение 2021/2022 уч. года",
+            SCHOOL_2021,
+            "continuous",
+            ["2021-09-30", "2021-12-30", "2022-03-31", "2022-06-30"],
+        ),
+    ],
+)
+def test_wording_of_other_committees(
+    phrase: str, period: tuple[date, date], kind: str, dues: list[str]
+) -> None:
+    schedule = parse_deadline(phrase, period)
+    assert schedule.kind == kind, (phrase, schedule)
+    found = occurrences(schedule, period, CALENDAR, VPR_2022)
+    assert [o.due.isoformat() for o in found] == dues, phrase
+    assert schedule.problems == (), schedule.problems
+
+
+@pytest.mark.parametrize(
+    ("phrase", "meant", "kind"),
+    [
+        ("Ежекваратльно", "ежеквартально", "recurring"),  # two letters swapped
+        ("в течении года", "течение", "continuous"),
+        ("I полугодье", "полугодие", "window"),
+        ("ежемесечно", "ежемесячно", "recurring"),
+        ("Сетнябрь 2021", "сентябрь", "window"),
+        ("постояно", "постоянно", "continuous"),
+    ],
+)
+def test_a_one_letter_slip_in_the_grammars_own_words_is_read_with_a_note(
+    phrase: str, meant: str, kind: str
+) -> None:
+    schedule = parse_deadline(phrase, SCHOOL_2021)
+    assert schedule.kind == kind
+    assert schedule.problems == ()
+    (note,) = schedule.notes
+    assert "прочитано как" in note and f"«{meant}" in note
+
+
+def test_ordinary_words_near_grammar_words_are_not_corrected() -> None:
+    # «карте» is one letter from «марте», «плана» from «плану»: too short to be sure
+    schedule = parse_deadline("по дорожной карте", SCHOOL_2021)
+    assert schedule.kind == "unscheduled" and schedule.notes == ()
+
+
+def test_a_weekday_that_does_not_match_the_date_is_a_problem() -> None:
+    schedule = parse_deadline("12.03 (вт)", SCHOOL_2026)  # 12.03.2027 is a Friday
+    assert [o.due for o in occurrences(schedule, SCHOOL_2026, CALENDAR)] == [date(2027, 3, 12)]
+    assert schedule.problems == ("12.03.2027 — пятница, а в сроке указан вторник: проверьте дату.",)
+
+
+# ------------------------------------------ issue 7: a dated schedule without dates is a problem
+
+
+def test_yearly_in_a_month_has_its_occurrence() -> None:
+    # Before: «ежегодно, в мае» was recurring with zero occurrences and no problem.
+    schedule = parse_deadline("ежегодно, в мае", SCHOOL_2021)
+    assert _pairs(occurrences(schedule, SCHOOL_2021, CALENDAR)) == [
+        (date(2022, 5, 1), date(2022, 5, 31))
+    ]
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    ["ежеквартально в 2025 году", "ежемесячно с июня по август 2019 г.", "в течение 2025 года"],
+)
+def test_no_occurrence_inside_the_period_is_a_problem(phrase: str) -> None:
+    from engine.plans.schedule import schedule_problems
+
+    schedule = parse_deadline(phrase, SCHOOL_2021)
+    assert schedule.kind in ("recurring", "continuous", "window")
+    found = occurrences(schedule, SCHOOL_2021, CALENDAR)
+    inside = [o for o in found if SCHOOL_2021[0] <= o.due <= SCHOOL_2021[1]]
+    assert not inside
+    assert any("период" in p for p in schedule_problems(schedule, found))

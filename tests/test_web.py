@@ -5,7 +5,6 @@ files, deadline requests, bulk decisions, headers and escaping."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -28,56 +27,11 @@ from engine.core.models import (
     Task,
 )
 from engine.escalation.sweep import sweep
-from engine.web import create_app
-from tests.factories import setup
+from tests.factories import retitle, setup
 
 pytestmark = pytest.mark.anyio
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-class Browser:
-    """An httpx client on the ASGI app, signed in as a person (or anonymous)."""
-
-    def __init__(self, client: httpx.AsyncClient, csrf: str) -> None:
-        self.client = client
-        self.csrf = csrf
-
-    async def get(self, url: str, **kw: Any) -> httpx.Response:
-        return await self.client.get(url, **kw)
-
-    async def post(self, url: str, data: dict[str, Any] | None = None, **kw: Any) -> httpx.Response:
-        form = {"csrf": self.csrf, **(data or {})}
-        return await self.client.post(url, data=form, **kw)
-
-
-@pytest.fixture
-async def web(app: App) -> AsyncIterator[Any]:
-    asgi = create_app(app)
-    clients: list[httpx.AsyncClient] = []
-
-    async def as_(key: str | None) -> Browser:
-        person = None
-        if key is not None:
-            with session_scope(app.engine) as session:
-                person = session.exec(select(Person).where(Person.key == key)).one()
-        cookie, visitor = new_session(app, person)
-        client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=asgi),
-            base_url="http://testserver",
-            cookies={"measures_session": cookie},
-        )
-        clients.append(client)
-        return Browser(client, visitor.csrf)
-
-    yield as_
-    for client in clients:
-        await client.aclose()
 
 
 def _task(app: App, task_id: int) -> Task:
@@ -96,6 +50,38 @@ def _plan_id(app: App, task_id: int) -> int:
         return measure.plan_id
 
 
+def _case(app: App) -> tuple[int, int]:
+    """A school on a list: ``resp`` curates its case, ``sup`` supervises it; an admin has
+    asked for an inspection against the gate (the only way while help is not planned)."""
+    from engine.app.cases import open_administrative
+    from engine.cases.progress import open_case
+    from engine.core.models import School
+
+    with session_scope(app.engine) as session:
+        school = School(key="sosh1", name="Средняя школа № 1", short_name="СШ № 1")
+        session.add(school)
+        session.flush()
+        case = open_case(
+            session,
+            app.case_workflow,
+            school.id or 0,
+            "non_objective",
+            2026,
+            "Перечень 2026 года",
+            app.clock.now(),
+            app.audit_key,
+        )
+        people = {p.key: p for p in session.exec(select(Person))}
+        case.curator_id, case.supervisor_id = people["resp"].id, people["sup"].id
+        session.add(case)
+        session.commit()
+        case_id = case.id or 0
+    measure = open_administrative(
+        app, case_id, "unscheduled_inspection", "admin", "Жалобы родителей", override=True
+    )
+    return case_id, measure.id or 0
+
+
 # Who may open what: the expected status per role (anon: redirected to sign in).
 PAGES = {
     "/tasks": {"resp": 200, "sup": 200, "stranger": 200, "admin": 200, "head": 200},
@@ -106,6 +92,15 @@ PAGES = {
     "/plans/{p}": {"resp": 404, "sup": 200, "stranger": 404, "admin": 200, "head": 200},
     "/plans/{p}/history": {"resp": 404, "sup": 200, "stranger": 404, "admin": 200, "head": 200},
     "/schools": {"resp": 200, "sup": 200, "stranger": 200, "admin": 200, "head": 200},
+    "/schools/{c}": {"resp": 200, "sup": 200, "stranger": 404, "admin": 200, "head": 200},
+    "/schools/{c}/history": {"resp": 200, "sup": 200, "stranger": 404, "admin": 200, "head": 200},
+    "/schools/{c}/administrative/{m}": {
+        "resp": 200,
+        "sup": 200,
+        "stranger": 404,
+        "admin": 200,
+        "head": 200,
+    },
     "/import": {"resp": 403, "sup": 403, "stranger": 403, "admin": 200, "head": 403},
     "/audit": {"resp": 403, "sup": 403, "stranger": 403, "admin": 200, "head": 200},
 }
@@ -116,6 +111,31 @@ API = {
     "/api/control": {"resp": 200, "sup": 200, "stranger": 200, "admin": 200},
     "/api/plans": {"resp": 200, "sup": 200, "stranger": 200, "admin": 200},
     "/api/plans/{p}": {"resp": 404, "sup": 200, "stranger": 404, "admin": 200},
+    "/api/cases": {"resp": 200, "sup": 200, "stranger": 200, "admin": 200},
+    "/api/cases/{c}": {"resp": 200, "sup": 200, "stranger": 404, "admin": 200},
+}
+#: Files: reports (attachments of their own type) and calendar feeds.
+DOWNLOADS = {
+    "/plans/{p}/report?format=xlsx": {"resp": 404, "sup": 200, "stranger": 404, "admin": 200},
+    "/plans/{p}/report?format=html&as_of=2026-11-25": {
+        "resp": 404,
+        "sup": 200,
+        "stranger": 404,
+        "admin": 200,
+    },
+    "/plans/{p}/discipline?from=2026-11-01&to=2026-12-31&format=docx": {
+        "resp": 404,
+        "sup": 200,
+        "stranger": 404,
+        "admin": 200,
+    },
+    "/schools/{c}/report?format=docx": {"resp": 200, "sup": 200, "stranger": 404, "admin": 200},
+    "/schools/{c}/report?format=xlsx": {"resp": 200, "sup": 200, "stranger": 404, "admin": 200},
+}
+MEDIA = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "html": "text/html; charset=utf-8",
 }
 
 
@@ -123,9 +143,10 @@ async def test_every_page_as_each_role_and_anonymously(app: App, web: Any) -> No
     _, tasks = setup(app)
     task_id = tasks[0].id
     plan_id = _plan_id(app, task_id)
+    case_id, measure_id = _case(app)
     anonymous = await web(None)
     for path, expected in PAGES.items():
-        url = path.format(t=task_id, p=plan_id)
+        url = path.format(t=task_id, p=plan_id, c=case_id, m=measure_id)
         response = await anonymous.get(url)
         assert response.status_code == 303, url
         assert response.headers["location"].startswith("/signin?next="), url
@@ -135,13 +156,35 @@ async def test_every_page_as_each_role_and_anonymously(app: App, web: Any) -> No
             assert "<!DOCTYPE html>" in response.text
 
 
+async def test_every_download_as_each_role_and_anonymously(app: App, web: Any) -> None:
+    _, tasks = setup(app)
+    task_id = tasks[0].id
+    plan_id = _plan_id(app, task_id)
+    case_id, _ = _case(app)
+    anonymous = await web(None)
+    for path, expected in DOWNLOADS.items():
+        url = path.format(p=plan_id, c=case_id)
+        response = await anonymous.get(url)
+        assert response.status_code == 303, url
+        fmt = httpx.URL(url).params["format"]
+        for role, status in expected.items():
+            response = await (await web(role)).get(url)
+            assert response.status_code == status, (role, url, response.text[:300])
+            if status == 200:
+                assert response.headers["content-type"] == MEDIA[fmt], url
+                disposition = response.headers["content-disposition"]
+                assert disposition.startswith("attachment;") and f".{fmt}" in disposition
+                assert len(response.content) > 1000
+
+
 async def test_every_api_route_as_each_role_and_anonymously(app: App, web: Any) -> None:
     _, tasks = setup(app)
     task_id = tasks[0].id
     plan_id = _plan_id(app, task_id)
+    case_id, _ = _case(app)
     client = await web(None)
     for path, expected in API.items():
-        url = path.format(t=task_id, p=plan_id)
+        url = path.format(t=task_id, p=plan_id, c=case_id)
         assert (await client.get(url)).status_code == 401, url
         bad = await client.get(url, headers={"Authorization": "Bearer forged.token"})
         assert bad.status_code == 401
@@ -410,14 +453,7 @@ async def test_bulk_verify_writes_an_audit_row_per_task(app: App, web: Any) -> N
 
 async def test_headers_and_escaping(app: App, web: Any) -> None:
     _, tasks = setup(app)
-    with session_scope(app.engine) as session:
-        task = session.get(Task, tasks[0].id)
-        assert task is not None
-        measure = session.get(Measure, task.measure_id)
-        assert measure is not None
-        measure.title = "<script>alert(1)</script> & выводы"
-        session.add(measure)
-        session.commit()
+    retitle(app, tasks[0].id, "<script>alert(1)</script> & выводы")
     resp = await web("resp")
     page = await resp.get(f"/tasks/{tasks[0].id}")
     assert "<script>alert(1)</script>" not in page.text
@@ -512,3 +548,37 @@ def test_a_committees_template_replaces_the_shipped_one(app: App, tmp_path: Any)
     from tests.test_notifications import make_notice
 
     assert "КОМИТЕТ" not in render("reminder", {"notice": make_notice()}).text  # shipped: kept
+
+
+async def test_a_plan_in_any_format_the_importer_reads_is_imported_on_the_page(
+    app: App, web: Any, tmp_path: Any
+) -> None:
+    # Merge of issues 7 and 10: the page took only the formats of its day (no .odt, .pdf).
+    from engine.plans.readers.by_suffix import read_document
+    from tests.conftest import EXAMPLES
+    from tests.documents import odt_like
+
+    setup(app)
+    source = EXAMPLES / "plan.txt"
+    document = tmp_path / "План 2026-2027.odt"
+    odt_like(source, read_document(source), document)
+    admin = await web("admin")
+    form = await admin.get("/import")
+    assert ".odt" in form.text and ".pdf" in form.text
+    shown = await admin.client.post(
+        "/import/plan",
+        data={"csrf": admin.csrf},
+        files={"file": (document.name, document.read_bytes(), "application/octet-stream")},
+    )
+    assert shown.status_code == 200, shown.text
+    assert "Проверка: ничего не записано." in shown.text
+    assert "Мероприятия (9)" in shown.text and "Октябрь-ноябрь 2026" in shown.text
+    staged = re.search(r'name="staged" value="([^"]+)"', shown.text)
+    assert staged is not None and staged.group(1).endswith(".odt")
+    done = await admin.post(
+        "/import/plan/confirm", {"staged": staged.group(1), "name": document.name}
+    )
+    assert done.status_code == 200 and "Записано." in done.text
+    with session_scope(app.engine) as session:
+        titles = [m.title for m in session.exec(select(Measure))]
+    assert any(t.startswith("Выявление «зон риска» по итогам ВПР") for t in titles)

@@ -7,7 +7,10 @@ The web door calls these; they hold the rules, so the API and the pages cannot d
 * a session is a signed cookie naming the person, its expiry and the CSRF token of its
   forms; an API token is the same kind of signed claim, for ``Authorization: Bearer``;
 * a link from a letter (engine.escalation.sweep) names task, action, person, expiry and
-  the task's version; :func:`check_link` says whether it may still be used and why not.
+  the task's version; :func:`check_link` says whether it may still be used and why not;
+* a page link (:func:`page_url`: a case decision's approval page, in a letter and the
+  digest) names a person, a path and an expiry: opened, it signs that person in and
+  shows the page, where the decision is a form like any other.
 
 Every refusal is a :class:`LinkRefused` with a Russian sentence for the page.
 """
@@ -32,7 +35,7 @@ from notifications import PersonalLetter
 
 log = logging.getLogger(__name__)
 
-Why = Literal["forged", "expired", "used", "changed", "inactive"]
+Why = Literal["forged", "expired", "used", "changed", "inactive", "revoked"]
 
 _EXPLAIN: dict[Why, str] = {
     "forged": "Ссылка повреждена или не была выдана системой: возможно, она скопирована "
@@ -43,6 +46,8 @@ _EXPLAIN: dict[Why, str] = {
     "changed": "После отправки письма задача изменилась (её уже обработали), поэтому "
     "действие по этой ссылке больше не выполняется.",
     "inactive": "Пользователь, которому адресована ссылка, отключён в справочнике.",
+    "revoked": "Ссылка отозвана: её владелец получил новую. Новая ссылка — на странице "
+    "«На исполнение».",
 }
 
 
@@ -256,3 +261,40 @@ def link_use(app: App, link: ActionLink) -> LinkUse:
         person_id=pk(link.person),
         used_at=app.clock.now(),
     )
+
+
+# -- page links (a case decision's approval page) ----------------------------------------
+
+
+def page_url(app: App, path: str, person: Person, now: datetime) -> str:
+    """A signed link that opens ``path`` as ``person``, valid ``web.link_days``.
+
+    It changes nothing by itself (the page's forms do, with their CSRF token), so it is
+    not single-use; opening it signs the person in, like a task link that opens a task.
+    """
+    claim = Claim(
+        person_id=pk(person),
+        expires=now + timedelta(days=app.config.settings.web.link_days),
+        extra=path,
+    )
+    return f"{app.base_url}/l/page/{app.signer.make('page', claim)}"
+
+
+@dataclass(frozen=True)
+class PageLink:
+    person: Person
+    path: str
+
+
+def local_path(path: str) -> bool:
+    """A path on this site: never another host (``//evil``) or a scheme."""
+    return path.startswith("/") and not path.startswith("//") and "\\" not in path
+
+
+def check_page_link(app: App, token: str) -> PageLink:
+    """The person and page of a page link, if it may still be used (refusal says why)."""
+    claim = read_claim(app, "page", token)
+    if not local_path(claim.extra):
+        raise LinkRefused("forged")
+    with session_scope(app.ready_engine()) as session:
+        return PageLink(_usable(session, claim), claim.extra)

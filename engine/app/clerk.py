@@ -37,8 +37,9 @@ from engine.core.models import (
 from engine.directory.people import find_person
 from engine.lifecycle import audit
 from engine.plans.events import event_dates
-from engine.plans.expand import DesiredTask, sync_tasks
-from engine.plans.schedule import occurrences, parse_deadline, schedule_json
+from engine.plans.expand import sync_tasks, wanted_tasks
+from engine.plans.redate import store_schedule
+from engine.plans.schedule import occurrences, parse_deadline
 
 #: The directory role that may correct plans.
 CLERK_ROLE = "admin"
@@ -213,15 +214,11 @@ def set_measure(
             )
             changes["schedule"] = [measure.deadline_override or measure.deadline_phrase, schedule]
             measure.deadline_override = schedule
-            measure.schedule = schedule_json(parsed, dated)
+            store_schedule(measure, parsed, dated)  # the clerk's from now on
             for task in tasks:  # the measure's new phrase decides again
                 task.set_by_hand = [n for n in task.set_by_hand if n != "dates"]
             targets = sorted({(t.school_id, t.responsible_id) for t in tasks}, key=str)
-            wanted = [
-                DesiredTask(n, school, person, measure.supervisor_id, when)
-                for n, when in enumerate(dated or [None], start=1)
-                for school, person in targets or [(None, None)]
-            ]
+            wanted = wanted_tasks(dated, targets or [(None, None)], measure.supervisor_id)
             sync_tasks(session, measure, wanted, app.workflow.initial, now)
             session.flush()
             tasks = list(session.exec(select(Task).where(Task.measure_id == measure.id)))

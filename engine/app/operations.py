@@ -58,7 +58,7 @@ def init(app: App, *, simulation: bool = False) -> InitResult:
     """
     app.config.secret_key()  # generated on first start, kept in the data folder
     before, after = upgrade(app.engine)
-    # Rows from before schema 0005 (or computed with other ladders or another calendar)
+    # Rows from before schema 0006 (or computed with other ladders or another calendar)
     # get their next step moments now, not at the daemon's first sweep. A broken workflow
     # or ladders file does not stop the schema upgrade: every other command names the
     # mistake, and the daemon refreshes the moments when it starts with a good one.
@@ -103,8 +103,15 @@ def take_due_steps(app: App, stop: threading.Event | None = None) -> SweepResult
 
 
 def queue_digests(app: App) -> int:
-    """Today's daily digests and the weekly summary, queued once; how many were queued."""
-    return enqueue_digests(app.writable_engine(), app.escalator, app.clock)
+    """Today's daily digests and the weekly summary, queued once; how many were queued.
+
+    Case decisions waiting for a person (administrative measures to approve) are in
+    their digest too."""
+    from engine.app.cases import waiting_decisions
+
+    return enqueue_digests(
+        app.writable_engine(), app.escalator, app.clock, decisions=waiting_decisions(app)
+    )
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from engine.app import App
 from engine.app.calendar import remember_calendar
 from engine.core.clock import local_date
 from engine.core.db import session_scope
-from engine.core.errors import MeasuresError, NotFound
+from engine.core.errors import InputError, MeasuresError, NotFound
 from engine.core.models import Measure, Plan
+from engine.plans.draft import DraftPerson, draft_csv, people_draft
 from engine.plans.events import event_dates
 from engine.plans.importing import Outcome, Review, commit, review
 from engine.plans.readers.by_suffix import read_document
@@ -28,10 +29,21 @@ from engine.plans.schedule import Occurrence, Schedule, occurrences, parse_deadl
 class PlanImport:
     review: Review
     outcome: Outcome | None  # None for a dry run
+    draft: list[DraftPerson] | None = None  # written to the --people-draft file
 
 
-def import_plan(app: App, path: Path, *, dry_run: bool) -> PlanImport:
-    """Read a plan document, review it and, unless ``dry_run``, commit it in one transaction."""
+def import_plan(app: App, path: Path, *, dry_run: bool, draft_to: Path | None = None) -> PlanImport:
+    """Read a plan document, review it and, unless ``dry_run``, commit it in one transaction.
+
+    ``draft_to``: also write every unresolved responsible as a draft row of the people
+    CSV there (engine.plans.draft), dry run or not. An existing file is never
+    overwritten: it may hold a committee's filled-in draft.
+    """
+    if draft_to is not None and draft_to.exists():
+        raise InputError(
+            f"{draft_to}: файл уже существует; черновик справочника не перезаписывает "
+            "файлы — укажите другое имя или удалите этот файл"
+        )
     document = read_document(path)
     raw = path.read_bytes()
     engine = app.ready_engine() if dry_run else app.writable_engine()
@@ -51,7 +63,16 @@ def import_plan(app: App, path: Path, *, dry_run: bool) -> PlanImport:
         if outcome is not None:  # the first plan's dates fix the calendar they follow
             remember_calendar(app, session, only_if_unset=True)
             session.commit()
-    return PlanImport(result, outcome)
+    draft = None
+    if draft_to is not None:
+        draft = people_draft(result)
+        try:
+            draft_to.write_text(draft_csv(draft), encoding="utf-8")
+        except OSError as exc:
+            raise InputError(
+                f"{draft_to}: не удалось записать черновик справочника ({exc.strerror})"
+            ) from None
+    return PlanImport(result, outcome, draft)
 
 
 def explain_deadline(

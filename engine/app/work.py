@@ -40,20 +40,16 @@ from engine.core.models import (
     Task,
     pk,
 )
+from engine.core.words import AUDIT_EVENTS
 from engine.lifecycle import audit
 from engine.lifecycle.fire import Fired
+from engine.plans.redate import phrase_in_force, stored_form
 from engine.plans.schedule import Schedule, parse_deadline
 
 log = logging.getLogger(__name__)
 
 #: Directory roles that see every task (the workflow gives them a role on each).
 WIDE_ROLES = frozenset({"supervisor", "head", "admin"})
-#: Audit events that are not transitions of the workflow: the due date's history.
-DEADLINE_EVENTS = {
-    "deadline_request": "Запрошен перенос срока",
-    "deadline_grant": "Срок перенесён",
-    "deadline_refuse": "В переносе срока отказано",
-}
 
 
 # -- what a person may see ---------------------------------------------------------------
@@ -286,8 +282,10 @@ def parse_evidence(item: str) -> tuple[str, str]:
 
 def history_lines(app: App, session: Session, rows: Sequence[AuditEvent]) -> list[HistoryLine]:
     """Audit rows for a page, each checked on its own: its keyed hash and its link to the
-    previous row of the chain (one lookup per row, not a walk of the whole chain)."""
-    workflow = app.workflow
+    previous row of the chain (one lookup per row, not a walk of the whole chain).
+
+    Each row is worded by the workflow of what it is about: a task, a school case or an
+    administrative measure."""
     previous_seqs = [r.seq - 1 for r in rows if r.seq > 1]
     previous = dict(
         session.exec(
@@ -312,6 +310,13 @@ def history_lines(app: App, session: Session, rows: Sequence[AuditEvent]) -> lis
             expected_prev == row.prev_hash
             and audit.compute_hash(row.prev_hash, row, app.audit_key) == row.hash
         )
+        workflow = (
+            app.case_workflow
+            if row.case_id is not None
+            else app.admin_workflow
+            if row.admin_id is not None
+            else app.workflow
+        )
         event = workflow.events.get(row.event)
         actor = people.get(row.actor_id)
         behalf = people.get(row.on_behalf_of_id) if row.on_behalf_of_id else None
@@ -320,7 +325,7 @@ def history_lines(app: App, session: Session, rows: Sequence[AuditEvent]) -> lis
                 seq=row.seq,
                 at=row.at.astimezone(app.config.timezone),
                 event=row.event,
-                label=event.label if event else DEADLINE_EVENTS.get(row.event, row.event),
+                label=event.label if event else AUDIT_EVENTS.get(row.event, row.event),
                 from_label=workflow.label(row.from_state),
                 to_label=workflow.label(row.to_state),
                 actor=actor.name if actor else str(row.actor_id),
@@ -375,14 +380,11 @@ def task_view(app: App, person: Person, task_id: int) -> TaskView:
                 .order_by(col(AuditEvent.seq))
             )
         )
-        try:
-            schedule = (
-                parse_deadline(measure.deadline_phrase, (plan.period_start, plan.period_end))
-                if measure.deadline_phrase
-                else None
+        schedule = stored_form(measure)  # as the tasks were made; a clerk's phrase wins
+        if schedule is None and phrase_in_force(measure):  # stored before schedules were kept
+            schedule = parse_deadline(
+                phrase_in_force(measure), (plan.period_start, plan.period_end)
             )
-        except Exception:  # an unreadable phrase was a problem at import; show it as written
-            schedule = None
         return TaskView(
             task=task,
             measure=measure,

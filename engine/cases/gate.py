@@ -270,6 +270,8 @@ def _make_task(
     task = Task(
         measure_id=pk(item),
         occurrence=int(occurrence) + 1,
+        # what anchors it (Task.occurrence_key): the approved request, not a date
+        occurrence_key=f"administrative:{pk(measure)}",
         school_id=case.school_id,
         responsible_id=measure.responsible_id or measure.requested_by_id,
         supervisor_id=measure.supervisor_id or pk(approver),

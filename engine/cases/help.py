@@ -21,8 +21,15 @@ from engine.core.errors import TransitionRefused, WorkflowError
 from engine.core.models import Measure, Person, Plan, School, SchoolCase, Task, pk
 from engine.core.workcalendar import WorkCalendar
 from engine.lifecycle.fire import Fired
-from engine.plans.expand import DesiredTask, sync_tasks
-from engine.plans.schedule import Cadence, EventDate, occurrences, parse_deadline, schedule_json
+from engine.plans.expand import sync_tasks, wanted_tasks
+from engine.plans.redate import store_schedule
+from engine.plans.schedule import (
+    Cadence,
+    EventDate,
+    occurrences,
+    parse_deadline,
+    schedule_problems,
+)
 
 _RESPONSIBLE = ("head", "curator")
 
@@ -176,16 +183,13 @@ def plan_from_template(
             deadline_phrase=item.deadline,
             responsible_text="Руководитель ОО" if item.responsible == "head" else curator.name,
             expected_result=item.expected,
-            schedule=schedule_json(schedule, dated),
-            problems=list(schedule.problems),
+            problems=schedule_problems(schedule, dated),
             supervisor_id=plan.controller_id,
         )
+        store_schedule(measure, schedule, dated)
         session.add(measure)
         session.flush()
-        wanted = [
-            DesiredTask(n, case.school_id, responsible, plan.controller_id, when)
-            for n, when in enumerate(dated or [None], start=1)
-        ]
+        wanted = wanted_tasks(dated, [(case.school_id, responsible)], plan.controller_id)
         sync_tasks(session, measure, wanted, engine.tasks.initial, now)
     if case.curator_id is None:
         case.curator_id = pk(curator)

@@ -176,6 +176,19 @@ def find_case(
     return (open_ones or cases)[0]
 
 
+def case_audit(
+    session: Session, case_id: int, admin_ids: list[int], until: datetime | None = None
+) -> list[AuditEvent]:
+    """The audit rows of a case and of its administrative measures, oldest first (up to
+    ``until``, when given: a report as of a past day)."""
+    query = select(AuditEvent).where(
+        or_(col(AuditEvent.case_id) == case_id, col(AuditEvent.admin_id).in_(admin_ids or [-1]))
+    )
+    if until is not None:
+        query = query.where(col(AuditEvent.at) <= until)
+    return list(session.exec(query.order_by(col(AuditEvent.seq))))
+
+
 @dataclass(frozen=True)
 class HistoryEntry:
     seq: int

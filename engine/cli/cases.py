@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from engine.cli.base import app, out, print_json, state_of
+from engine.cli.directory import DryRun, _checked
 
 if TYPE_CHECKING:
     from engine.app.cases import DataIn
@@ -46,7 +47,9 @@ Risk = Annotated[
 ]
 
 
-def _print_data_in(ctx: typer.Context, done: DataIn, as_json: bool, what: str) -> None:
+def _print_data_in(
+    ctx: typer.Context, done: DataIn, as_json: bool, what: str, dry_run: bool = False
+) -> None:
     summary = done.summary
     label = state_of(ctx).case_workflow.label
     if as_json:
@@ -68,6 +71,7 @@ def _print_data_in(ctx: typer.Context, done: DataIn, as_json: bool, what: str) -
             out.print(f"  {problem}", highlight=False)
     for case_id, before, after in done.check.moved:
         out.print(f"Дело {case_id}: {label(before)} → {label(after)}.")
+    _checked(dry_run)
 
 
 @results_app.command("import")
@@ -75,14 +79,15 @@ def results_import(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Выгрузка результатов: CSV или XLSX.")],
     skip_bad_rows: SkipBad = False,
+    dry_run: DryRun = False,
     as_json: AsJson = False,
 ) -> None:
     """Загрузить результаты: Год, Класс, Предмет, Логин, ОО, участники, «2»–«5»,
     Понизили / Подтвердили / Повысили."""
     from engine.app.cases import results_import as load
 
-    done = load(state_of(ctx), file, skip_bad_rows=skip_bad_rows)
-    _print_data_in(ctx, done, as_json, "результаты")
+    done = load(state_of(ctx), file, skip_bad_rows=skip_bad_rows, dry_run=dry_run)
+    _print_data_in(ctx, done, as_json, "результаты", dry_run)
 
 
 @risks_app.command("import")
@@ -98,15 +103,22 @@ def risks_import(
     ] = None,
     source: Annotated[str, typer.Option("--source", help="Источник перечня.")] = "",
     skip_bad_rows: SkipBad = False,
+    dry_run: DryRun = False,
     as_json: AsJson = False,
 ) -> None:
     """Загрузить перечень школ (маркеры «4 РУ», «5 МА»); школа в перечне получает дело."""
     from engine.app.cases import risks_import as load
 
     done = load(
-        state_of(ctx), file, year=year, kind=kind, source=source, skip_bad_rows=skip_bad_rows
+        state_of(ctx),
+        file,
+        year=year,
+        kind=kind,
+        source=source,
+        skip_bad_rows=skip_bad_rows,
+        dry_run=dry_run,
     )
-    _print_data_in(ctx, done, as_json, "перечень")
+    _print_data_in(ctx, done, as_json, "перечень", dry_run)
 
 
 @risks_app.command("detect")

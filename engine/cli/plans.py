@@ -10,7 +10,7 @@ from rich.text import Text
 
 from engine.cli.base import app, err, out, parse_span, print_json, state_of
 from engine.core.errors import MeasuresError
-from engine.core.words import CALENDAR_DAYS, WORKING_DAYS, count_ru
+from engine.core.words import CALENDAR_DAYS, LINES, WORKING_DAYS, count_ru
 
 if TYPE_CHECKING:
     from engine.plans.schedule import EventBinding
@@ -43,12 +43,21 @@ app.add_typer(schedule_app, name="schedule")
 def import_plan(
     ctx: typer.Context,
     file: Annotated[
-        Path, typer.Argument(help="Документ плана: таблица .txt, .docx, .xlsx или .csv.")
+        Path,
+        typer.Argument(help="Документ плана: таблица .txt, .docx, .odt, .pdf, .xlsx или .csv."),
     ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Только показать разбор; ничего не писать.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Разбор в JSON (для программ).")] = False,
+    people_draft: Annotated[
+        Path | None,
+        typer.Option(
+            "--people-draft",
+            help="Записать не найденных в справочнике ответственных черновиком "
+            "справочника (CSV для measures people import; адреса пустые).",
+        ),
+    ] = None,
 ) -> None:
     """Загрузить план: каждое мероприятие со сроком, ответственными и задачами.
 
@@ -59,10 +68,12 @@ def import_plan(
     from engine.app.plans import import_plan
     from engine.cli.review_view import render_review
 
-    done = import_plan(state_of(ctx), file, dry_run=dry_run)
+    done = import_plan(state_of(ctx), file, dry_run=dry_run, draft_to=people_draft)
     result, outcome = done.review, done.outcome
     if as_json:
         data = result.as_json()
+        if done.draft is not None:
+            data["people_draft"] = {"path": str(people_draft), "rows": len(done.draft)}
         if outcome is not None:
             data["imported"] = {
                 "plan_id": outcome.plan.id,
@@ -75,6 +86,13 @@ def import_plan(
         print_json(data)
         return
     render_review(out, result, dry_run)
+    if done.draft is not None:
+        rows = len(done.draft)
+        out.print(
+            f"Черновик справочника: {count_ru(rows, *LINES)} в "
+            f"{people_draft} — заполните имена и адреса, затем measures people import "
+            f"{people_draft}."
+        )
     if outcome is not None and (not result.unchanged or outcome.tasks.any):
         t = outcome.tasks
         verb = "загружен как план" if outcome.created else "обновлён: план"
@@ -119,5 +137,7 @@ def schedule_explain(
     for occurrence in dated:
         start = f"{occurrence.start:%d.%m.%Y} – " if occurrence.start else "до "
         out.print(f"  {start}{occurrence.due:%d.%m.%Y}")
-    for problem in schedule.problems:
+    for note in schedule.notes:
+        out.print(f"Примечание: {note}")
+    for problem in data["problems"]:
         err.print(Text(f"Замечание: {problem}", style="red"))

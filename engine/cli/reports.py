@@ -14,7 +14,7 @@ from engine.cli.calendar import calendar_app
 from engine.core.errors import MeasuresError
 
 report_app = typer.Typer(
-    help="Отчёты: исполнение плана, исполнительская дисциплина, публичная сводка.",
+    help="Отчёты: исполнение плана, исполнительская дисциплина, дело школы, публичная сводка.",
     no_args_is_help=True,
 )
 app.add_typer(report_app, name="report")
@@ -110,6 +110,29 @@ def report_discipline(
     rendered = discipline_report(
         state_of(ctx), first, last, _format(fmt, target), as_of=day, plan_id=plan
     )
+    _saved(rendered.content, target or Path(rendered.filename), "Отчёт", rendered.made_by)
+
+
+@report_app.command("school")
+def report_school(
+    ctx: typer.Context,
+    school: Annotated[str, typer.Argument(help="Школа: ключ, название или псевдоним.")],
+    risk: Annotated[
+        str | None,
+        typer.Option(
+            "--risk", help="Вид риска, если у школы несколько дел: non_objective | low_results."
+        ),
+    ] = None,
+    fmt: FormatOption = None,
+    as_of: AsOfOption = None,
+    target: OutOption = None,
+) -> None:
+    """Отчёт по делу школы: история, программа помощи, оценки с цифрами, меры воздействия
+    и кто их утвердил."""
+    from engine.app.reports import school_report
+
+    day = parse_day(as_of, "--as-of") if as_of else None
+    rendered = school_report(state_of(ctx), school, _format(fmt, target), day, kind=risk)
     _saved(rendered.content, target or Path(rendered.filename), "Отчёт", rendered.made_by)
 
 

@@ -1,4 +1,6 @@
-"""Signed tokens: emailed action links, sign-in links, session cookies, API tokens.
+"""Signed tokens: emailed action links, sign-in links, session cookies, API tokens,
+links that open a page (``page``: a case decision's approval page) and calendar feeds
+(``feed``).
 
 One :class:`Signer` per instance secret, with a separate itsdangerous salt per purpose,
 so a token made for one purpose (a session cookie) is never accepted for another (an
@@ -24,7 +26,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from engine.core.errors import MeasuresError
 
-Purpose = Literal["action", "signin", "session", "api"]
+Purpose = Literal["action", "signin", "session", "api", "page", "feed"]
 #: The action of a link that only opens the task (it changes nothing).
 OPEN = "open"
 
@@ -48,7 +50,7 @@ class Claim:
     task_id: int | None = None
     action: str | None = None
     version: int | None = None
-    extra: str = ""  # e.g. a session's CSRF token
+    extra: str = ""  # a session's CSRF token, a page link's path, a feed's subject
 
     @property
     def changes_state(self) -> bool:

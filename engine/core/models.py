@@ -166,7 +166,15 @@ class Measure(SQLModel, table=True):
     decisions: str = ""
     control_text: str = ""
     source_location: str = Field(default="", max_length=100)
+    # What the review showed (kind, dates, problems); re-written whenever tasks are.
     schedule: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # The parsed schedule itself (engine.plans.schedule.schedule_to_json) and the grammar
+    # version that read it: tasks are expanded again from this, never from a re-parse.
+    # Version 0: stored before the schedule itself was kept (only ``schedule``).
+    schedule_spec: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False)
+    )
+    schedule_version: int = 0
     co_responsible_ids: list[int] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
@@ -181,15 +189,22 @@ class Measure(SQLModel, table=True):
 class Task(SQLModel, table=True):
     """One occurrence of a measure for one target: this row carries the state machine.
 
+    ``occurrence_key`` says what the occurrence is — the written date or window, the
+    calendar unit, the assessment day (engine.plans.schedule.occurrence_key) — so an
+    edited plan or calendar moves a task only when its own anchor moved; ``occurrence``
+    is just its position among the measure's occurrences, for display.
     ``version`` is SQLAlchemy's optimistic lock: an UPDATE that finds another version
     changes nothing and raises, so of two concurrent actors exactly one wins.
     """
 
-    __table_args__ = (UniqueConstraint("measure_id", "occurrence", "school_id"),)
+    __table_args__ = (
+        UniqueConstraint("measure_id", "occurrence_key", "school_id", name="uq_task_occurrence"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     measure_id: int = Field(foreign_key="measure.id", index=True)
     occurrence: int = 1
+    occurrence_key: str = Field(default="-", max_length=120)
     school_id: int | None = Field(default=None, foreign_key="school.id")
     responsible_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     supervisor_id: int | None = Field(default=None, foreign_key="person.id")

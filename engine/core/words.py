@@ -31,6 +31,7 @@ TASKS = ("задача", "задачи", "задач")
 STEPS = ("шаг", "шага", "шагов")
 LETTERS = ("письмо", "письма", "писем")
 ROWS = ("запись", "записи", "записей")
+LINES = ("строка", "строки", "строк")  # of a file
 WORKING_DAYS = ("рабочий день", "рабочих дня", "рабочих дней")
 CALENDAR_DAYS = ("календарный день", "календарных дня", "календарных дней")
 PEOPLE = ("человек", "человека", "человек")
@@ -48,6 +49,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "school": ("школа", "f"),
     "event": ("событие", "n"),
     "ladder": ("лестница", "f"),
+    "case": ("дело школы", "n"),
+    "administrative measure": ("мера воздействия", "f"),
 }
 _NOT_FOUND = {"m": "не найден", "f": "не найдена", "n": "не найдено"}
 
@@ -57,6 +60,17 @@ def not_found(kind: str, ident: object) -> str:
     noun, gender = KINDS.get(kind, (kind, "m"))
     return f"{noun} {ident!s} {_NOT_FOUND[gender]}"
 
+
+#: Audit events that are not transitions of a workflow: the due date's history, a case
+#: opened by a risk list, an administrative measure requested (through the gate or not).
+AUDIT_EVENTS = {
+    "deadline_request": "Запрошен перенос срока",
+    "deadline_grant": "Срок перенесён",
+    "deadline_refuse": "В переносе срока отказано",
+    "open": "Дело открыто: школа в перечне",
+    "request": "Запрошена мера воздействия",
+    "override": "Запрошена мера воздействия В ОБХОД ПРАВИЛА (решение администратора)",
+}
 
 #: Workflow roles (workflows/measure.toml) as a sentence names them.
 ROLE_NAMES = {

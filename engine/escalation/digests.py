@@ -15,6 +15,10 @@ summary are done: the daemon asks every minute, and an idle minute costs that on
 The outbox's unique ``dedupe_key`` (``digest:daily:DATE:PERSON``) makes the job
 idempotent: a batch skips the letters already queued (another replica, a run cut short)
 and the unique key is the last safety net.
+
+Case decisions waiting for a person (an administrative measure to approve) join their
+daily digest through ``decisions``, a hook the application layer passes in: this module
+knows tasks, not cases, and lists what the hook returns per recipient.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -49,9 +53,13 @@ from engine.core.models import (
 from engine.core.workcalendar import WorkCalendar
 from engine.escalation.sweep import Escalator, letter_row, queue_letters
 from engine.queries import needs_attention
-from notifications import AttentionLine, Digest, DigestLine
+from notifications import AttentionLine, DecisionLine, Digest, DigestLine
 
 log = logging.getLogger(__name__)
+
+#: Decisions waiting per person id, with links already signed for that person:
+#: ``decisions(session, today, now)``.
+Decisions = Callable[[Session, date, datetime], Mapping[int, Sequence[DecisionLine]]]
 
 DUE_SOON_WORKING_DAYS = 3
 #: Lines a letter lists per group (the most urgent); the group's total is said beside.
@@ -338,7 +346,9 @@ def _mark(engine: Engine, now: datetime, **done: str) -> None:
     record_state(engine, MARKER, now, {**value, **done})
 
 
-def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
+def enqueue_digests(
+    engine: Engine, esc: Escalator, clock: Clock, decisions: Decisions | None = None
+) -> int:
     """Queue today's digests (and the weekly summary on a week's first working day),
     once: an idle call (already done today, or outside working hours) reads one row."""
     now = clock.now()
@@ -361,7 +371,7 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
     day = _day(calendar, today)
     queued = 0
     if not daily_done:
-        queued += _daily(engine, esc, day, now)
+        queued += _daily(engine, esc, day, now, decisions)
         _mark(engine, now, daily=today.isoformat())
     if not weekly_done and period is not None:
         queued += _weekly(engine, esc, day, period, week_key, now)
@@ -371,10 +381,14 @@ def enqueue_digests(engine: Engine, esc: Escalator, clock: Clock) -> int:
     return queued
 
 
-def _daily(engine: Engine, esc: Escalator, day: _Day, now: datetime) -> int:
+def _daily(
+    engine: Engine, esc: Escalator, day: _Day, now: datetime, decisions: Decisions | None
+) -> int:
     with read_scope(engine) as session:
         totals = _totals(session, esc, day)
         count, attention = _attention(session, esc)
+        # what waits for a decision (the hook reads only the requests waiting)
+        waiting = dict(decisions(session, day.today, now)) if decisions else {}
         admins = {
             p.id: p
             for p in session.exec(
@@ -390,9 +404,12 @@ def _daily(engine: Engine, esc: Escalator, day: _Day, now: datetime) -> int:
         with read_scope(engine) as session:
             people: dict[int | None, Person] = {}
             streams = _streams(session, esc, day)
-            if attention:  # admins with nothing of their own still get the attention list
+            # admins with nothing of their own still get the attention list, deciders
+            # their decisions
+            others = set(waiting) | (set(admins) if attention else set())
+            if others:
                 extra: Iterator[tuple[int, dict[str, list[DigestLine]]]] = (
-                    (pid, {g: [] for g in GROUPS}) for pid in sorted(admins)
+                    (pid, {g: [] for g in GROUPS}) for pid in sorted(others)
                 )
                 streams = _union(streams, extra)
             for chunk in _chunks(streams, BATCH):
@@ -410,6 +427,8 @@ def _daily(engine: Engine, esc: Escalator, day: _Day, now: datetime) -> int:
                     )
                     if person_id in admins and attention:
                         digest = replace(digest, attention=attention, attention_count=count)
+                    if person_id in waiting:
+                        digest = replace(digest, decisions=tuple(waiting[person_id]))
                     yield _Letter(
                         person, "daily_digest", digest, f"digest:daily:{day.today}:{person_id}"
                     )

@@ -6,10 +6,15 @@ abbreviation ("РЦОКО", declared in the plan's list or as a directory alias)
 with initials ("Е.А. Краснова"), several of them ("ОО, МИМС"), or the schools as a whole
 ("Руководители ОО", "Директор, заместители директора ОО").
 
-Resolution, in order: the whole cell, then its parts split at ``,``/``;``, then a part
-split at " и ". Each piece matches a person by key, name, surname with initials,
-position, organisation or alias (case, ё/е, quotes and tags ignored), or by an
-abbreviation's expansion. A cell that mentions the schools (ОО, ОУ, школы, or an
+Resolution, in order: the whole cell (exactly as a directory name, position,
+organisation or alias), then its *entries*: the cell's lines (a Word cell's paragraphs,
+``<p>``/``<br>``), split at ``,``/``;``, and a part naming several persons with initials
+split between them even without separators («А.Б.Смирнова В.Г.Орлов», «Иванова А.А.
+Петров Б.Б.»), then a part split at " и ". Each entry matches a person by key, name,
+surname with initials, position, organisation or alias (case, ё/е, quotes and tags
+ignored), or by an abbreviation's expansion. Every entry counts: the first person is
+the responsible, the others co-responsible, and an entry that matches nobody is
+returned as unresolved, by its text. A cell that mentions the schools (ОО, ОУ, школы, or an
 abbreviation expanding to "образовательные организации") *fans out*: one task per
 school with its head responsible; school-staff words next to it (директор, заместители,
 педагоги …) belong to that fan-out. If the measure's section or plan is about schools
@@ -20,7 +25,7 @@ are meant. What matches nothing is returned as unresolved — never guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
@@ -37,10 +42,12 @@ _STAFF_WORDS = re.compile(
     r"^(директор|заместител|руководител|администрац|педагог|учител|классн|школьн|"
     r"методическ[а-яё]* объединени|координатор|мо\b)"
 )
-_INITIALS = re.compile(
-    r"(?:(?<![а-яё])([а-яё])\.\s*([а-яё])\.?\s*([а-яё-]{2,})"
-    r"|([а-яё-]{2,})\s+([а-яё])\.\s*([а-яё])(?![а-яё]))"
-)
+#: Two initials as people write them: "А.Б.", "А. Б.", "А.Б" before a capital.
+_INITIALS = re.compile(r"(?<![А-Яа-яЁё])([А-ЯЁ])\.\s?([А-ЯЁ])(?:\.|(?=\s|$|[,;)]))")
+_SURNAME = r"[А-ЯЁ][А-Яа-яЁё]+(?:-[А-ЯЁ]?[А-Яа-яЁё]+)?"
+_SURNAME_AFTER = re.compile(r"\s*(" + _SURNAME + r")(?![А-Яа-яЁё.])")
+_SURNAME_BEFORE = re.compile(r"(?<![А-Яа-яЁё])(" + _SURNAME + r")\s+$")
+_LINES = re.compile(r"\n|</?(?:p|br|li|div)\b[^>]*>", re.IGNORECASE)
 _NON_OBJECTIVE = re.compile(r"необъективн")
 _LOW_RESULTS = re.compile(r"низк[а-яё]* (образовательн[а-яё]* )?результат|шнор")
 
@@ -48,6 +55,64 @@ _LOW_RESULTS = re.compile(r"низк[а-яё]* (образовательн[а-я
 def normalise(text: str) -> str:
     text = _TAGS.sub(" ", text).lower().replace("ё", "е").translate(_QUOTES)
     return " ".join(text.split()).strip(" .,:;-–—")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A person named with initials inside a text: where, and how."""
+
+    start: int
+    end: int
+    surname: str  # as written, lower case, ё → е
+    first: str  # initials, lower case
+    middle: str
+
+
+def person_mentions(
+    text: str, known: Callable[[str, str, str], bool] = lambda *_: False
+) -> list[Mention]:
+    """Every "И.О. Фамилия" / "Фамилия И.О." in ``text``, left to right.
+
+    «Смирнова А.Б. Орлов В.Г.» and «А.Б.Смирнова В.Г.Орлов» are two persons each; in
+    «Методист А.Б. Смирнова» the initials could go with either word: the one ``known``
+    (surname, first, middle) confirms wins, else the word after the initials (how a
+    position and a name are written) — unless that word comes right before the next
+    initials, whose surname it then is.
+    """
+    found: list[Mention] = []
+    taken_until = 0
+    initials = list(_INITIALS.finditer(text))
+    for n, match in enumerate(initials):
+        first, middle = match.group(1).lower(), match.group(2).lower()
+        next_start = initials[n + 1].start() if n + 1 < len(initials) else len(text)
+        before = _SURNAME_BEFORE.search(text[taken_until : match.start()])
+        after = _SURNAME_AFTER.match(text, match.end())
+        if after is not None and after.end(1) > next_start:
+            after = None
+        options: list[Mention] = []
+        if before is not None:
+            start = taken_until + before.start(1)
+            options.append(Mention(start, match.end(), _fold(before[1]), first, middle))
+        if after is not None:
+            options.append(Mention(match.start(), after.end(1), _fold(after[1]), first, middle))
+        if not options:
+            continue
+        chosen = options[-1]
+        if len(options) == 2:
+            confirmed = [o for o in options if known(o.surname, o.first, o.middle)]
+            assert after is not None
+            names_next = n + 1 < len(initials) and not text[after.end(1) : next_start].strip()
+            if len(confirmed) == 1:
+                chosen = confirmed[0]
+            elif names_next:
+                chosen = options[0]  # "Смирнова А.Б. Орлов В.Г.": surnames first
+        found.append(chosen)
+        taken_until = chosen.end
+    return found
+
+
+def _fold(text: str) -> str:
+    return text.lower().replace("ё", "е")
 
 
 @dataclass(frozen=True)
@@ -97,8 +162,11 @@ class Directory:
             return list(self.schools)
         return [s for s in self.schools if s.id is not None and flag in self.flags.get(s.id, ())]
 
-    def find(self, text: str, abbreviations: dict[str, str]) -> Person | None:
-        """One person for one piece of text, or None if none or several match."""
+    def exact(self, text: str, abbreviations: dict[str, str]) -> Person | None:
+        """The one person whose key, name, alias, position or organisation is ``text``.
+
+        None if none or several match at the most specific level (never a guess).
+        """
         key = normalise(text)
         candidates = [key]
         for short, full in abbreviations.items():
@@ -111,29 +179,40 @@ class Directory:
                     return next(iter(found.values()))
                 if found:
                     return None  # ambiguous at the most specific level: do not guess
-        return self._by_initials(key)
+        return None
 
-    def _by_initials(self, key: str) -> Person | None:
-        """ "Е.А. Краснова", "Петрову А.С." — anywhere in the text, surname in any case.
+    def find(self, text: str, abbreviations: dict[str, str]) -> Person | None:
+        """One person for one entry of a cell, or None if none or several match.
+
+        Exactly as written, else by the one person named with initials in it ("методист
+        А.Б. Смирнова", "возложить на Петрову А.С."); an entry naming several persons is
+        no one person.
+        """
+        person = self.exact(text, abbreviations)
+        if person is not None:
+            return person
+        mentions = self.mentions(text)
+        return self.by_initials(mentions[0]) if len(mentions) == 1 else None
+
+    def mentions(self, text: str) -> list[Mention]:
+        return person_mentions(
+            _TAGS.sub(" ", text), lambda *names: self.by_initials(Mention(0, 0, *names)) is not None
+        )
+
+    def by_initials(self, mention: Mention) -> Person | None:
+        """The one person with this surname (in any grammatical case) and initials.
 
         Documents name people in the case the sentence needs ("возложить на Петрову
         А.С."), so surnames are compared by stem: equal but for the last two letters.
         """
-        match = _INITIALS.search(normalise(key).replace("ё", "е"))
-        if not match:
-            return None
-        if match.group(3):
-            first, middle, surname = match.group(1), match.group(2), match.group(3)
-        else:
-            surname, first, middle = match.group(4), match.group(5), match.group(6)
         found = []
         for person in self.persons:
             parts = normalise(person.name).split()
             if (
                 len(parts) >= 3
-                and same_surname(parts[0], surname)
-                and parts[1][0] == first
-                and parts[2][0] == middle
+                and same_surname(parts[0], mention.surname)
+                and parts[1][0] == mention.first
+                and parts[2][0] == mention.middle
             ):
                 found.append(person)
         return found[0] if len(found) == 1 else None
@@ -169,8 +248,29 @@ def _mentions_schools(text: str, abbreviations: dict[str, str]) -> bool:
     return False
 
 
-def _pieces(text: str) -> list[str]:
-    return [p for p in (piece.strip() for piece in re.split(r"[,;\n]", text)) if p]
+def entries(text: str, split_mentions: Callable[[str], list[Mention]]) -> list[str]:
+    """The entries of a responsible cell, as written (see the module doc).
+
+    Lines first (a Word cell's paragraphs, ``<p>``), then ``,``/``;``; a part naming
+    several persons with initials is cut before each of them, so a position written
+    before a name stays with it ("Директор Иванова А.А. Заместитель Петров Б.Б.").
+    """
+    found: list[str] = []
+    for line in _LINES.split(text):
+        for piece in re.split(r"[,;]", line):
+            piece = _TAGS.sub(" ", piece).strip(" :-–—\t")
+            if not normalise(piece):
+                continue
+            mentions = split_mentions(piece)
+            if len(mentions) < 2:
+                found.append(piece)
+                continue
+            start = 0
+            for n, mention in enumerate(mentions):
+                end = len(piece) if n == len(mentions) - 1 else mention.end
+                found.append(piece[start:end].strip(" :-–—"))
+                start = end
+    return [" ".join(entry.split()) for entry in found if normalise(entry)]
 
 
 def resolve(
@@ -182,26 +282,37 @@ def resolve(
     """Resolve a responsible cell; ``headings`` are the enclosing section/plan titles."""
     if not normalise(text):
         return Resolution()
-    whole = directory.find(text, abbreviations)
+    whole = directory.exact(text, abbreviations)
     if whole is not None:
         return Resolution(persons=(whole,))
     fan_out = _mentions_schools(normalise(text), abbreviations)
     persons: list[Person] = []
     unresolved: list[str] = []
-    for piece in _pieces(text):
-        norm = normalise(piece)
+
+    def named_in(entry: str) -> None:
+        """The persons named with initials inside an entry about the schools."""
+        for mention in directory.mentions(entry):
+            person = directory.by_initials(mention)
+            if person is not None:
+                persons.append(person)
+            else:
+                unresolved.append(entry[mention.start : mention.end])
+
+    for entry in entries(text, directory.mentions):
+        norm = normalise(entry)
         if fan_out and (_mentions_schools(norm, abbreviations) or _STAFF_WORDS.match(norm)):
-            continue  # the schools' own staff ("директор", "заместители"): the fan-out
-        person = directory.find(piece, abbreviations)
+            named_in(entry)  # the schools' own staff ("директор", "заместители"): the fan-out
+            continue
+        person = directory.find(entry, abbreviations)
         if person is None and " и " in norm:
-            parts = [directory.find(p, abbreviations) for p in norm.split(" и ")]
+            parts = [directory.find(p, abbreviations) for p in re.split(r"\s+и\s+", entry)]
             if all(parts):
                 persons.extend(p for p in parts if p is not None)
                 continue
         if person is not None:
             persons.append(person)
         else:
-            unresolved.append(_TAGS.sub("", piece).strip())
+            unresolved.append(entry)
     unique = tuple({p.key: p for p in persons}.values())
     flag = section_flag(headings) if fan_out else None
-    return Resolution(unique, fan_out, flag, tuple(unresolved))
+    return Resolution(unique, fan_out, flag, tuple(dict.fromkeys(unresolved)))

@@ -70,6 +70,8 @@ class Scope:
     due_from: date | None = None  # due dates within [due_from, due_to]
     due_to: date | None = None
     measure_ids: tuple[int, ...] | None = None
+    school_id: int | None = None  # the tasks of one school (a help programme's)
+    task_ids: tuple[int, ...] | None = None
 
     def conditions(self) -> list[Any]:
         found: list[Any] = []
@@ -81,6 +83,10 @@ class Scope:
             found.append(col(Task.due_date) <= self.due_to)
         if self.measure_ids is not None:
             found.append(col(Task.measure_id).in_(self.measure_ids))
+        if self.school_id is not None:
+            found.append(col(Task.school_id) == self.school_id)
+        if self.task_ids is not None:
+            found.append(col(Task.id).in_(self.task_ids))
         return found
 
 

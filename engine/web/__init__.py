@@ -45,7 +45,7 @@ def _is_api(request: Request) -> bool:
 
 def create_app(app: App) -> FastAPI:
     """The ASGI application for one assembled App (pages, API, static files)."""
-    from engine.web import api, pages
+    from engine.web import api, download, pages, schools
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -56,7 +56,9 @@ def create_app(app: App) -> FastAPI:
         title="measures API",
         version="1",
         description="Задачи планов мероприятий: списки, действия, история, запросы на "
-        "перенос срока. Авторизация: `Authorization: Bearer <token>` (`measures web token`).",
+        "перенос срока; дела школ из перечней: программа помощи, меры воздействия только "
+        "через правило «сначала помощь», их утверждение. Авторизация: "
+        "`Authorization: Bearer <token>` (`measures web token`).",
         docs_url=None,  # the Swagger page loads scripts from elsewhere; the CSP forbids it
         redoc_url=None,
         openapi_url="/openapi.json",
@@ -65,6 +67,8 @@ def create_app(app: App) -> FastAPI:
     web.state.app = app
     web.state.limiter = RateLimiter(app.config.settings.web.rate_limit)
     web.include_router(pages.router)
+    web.include_router(schools.router)
+    web.include_router(download.router)
     web.include_router(api.router)
     web.mount("/static", StaticFiles(packages=[("engine.web", "static")]), name="static")
 

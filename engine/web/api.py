@@ -1,5 +1,7 @@
 """The JSON API under ``/api/`` for regional systems: the same use cases and the same
-per-object permission checks as the pages (another person's task id gives 404).
+per-object permission checks as the pages (another person's task or case id gives 404):
+tasks, plans, and the school cases («Школы»: the board, a case, help programmes,
+administrative measures through the gate, their approval).
 
 Authorization: ``Authorization: Bearer <token>`` (``measures web token PERSON``), or the
 page session's cookie together with its CSRF token in ``X-CSRF-Token`` for changes.
@@ -14,13 +16,18 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from engine.app import App, access, dashboard, work
+from engine.app import App, access, cases, dashboard, work
+from engine.cases.views import BoardRow
+from engine.core.errors import NotFound
 from engine.core.models import Person
 from engine.web.security import csrf_ok
 
 router = APIRouter(prefix="/api", tags=["api"])
 
 Id = Annotated[int, Path(ge=1, le=2**62)]
+#: ``Authorization: Bearer <token>``, and the session's CSRF token for a cookie's changes.
+Authorization = Annotated[str | None, Header(max_length=4000)]
+CsrfHeader = Annotated[str | None, Header(max_length=200)]
 
 
 class Problem(BaseModel):
@@ -42,7 +49,7 @@ def _app(request: Request) -> App:
 
 def caller(
     request: Request,
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
+    authorization: Authorization = None,
 ) -> Person:
     from engine.web import SignInNeeded
 
@@ -60,8 +67,8 @@ def caller(
 
 def changer(
     request: Request,
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
-    x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
 ) -> Person:
     """The caller of a state-changing request: a bearer token, or the cookie + CSRF."""
     person = caller(request, authorization)
@@ -78,9 +85,7 @@ class Me(BaseModel):
 
 
 @router.get("/me", response_model=Me, responses=ERRORS)
-def me(
-    request: Request, authorization: Annotated[str | None, Header(max_length=4000)] = None
-) -> Any:
+def me(request: Request, authorization: Authorization = None) -> Any:
     person = caller(request, authorization)
     return {"key": person.key, "name": person.name, "roles": list(person.roles)}
 
@@ -108,9 +113,7 @@ class Folders(BaseModel):
 
 
 @router.get("/tasks", response_model=Folders, responses=ERRORS)
-def my_tasks(
-    request: Request, authorization: Annotated[str | None, Header(max_length=4000)] = None
-) -> Any:
+def my_tasks(request: Request, authorization: Authorization = None) -> Any:
     """На исполнение: the caller's open tasks by urgency."""
     folder = work.my_tasks(_app(request), caller(request, authorization))
     return {
@@ -139,9 +142,7 @@ class Control(BaseModel):
 
 
 @router.get("/control", response_model=Control, responses=ERRORS)
-def control(
-    request: Request, authorization: Annotated[str | None, Header(max_length=4000)] = None
-) -> Any:
+def control(request: Request, authorization: Authorization = None) -> Any:
     """На контроле: reports waiting for the caller's decision, and deadline requests."""
     queue = work.control_queue(_app(request), caller(request, authorization))
     return {
@@ -184,7 +185,7 @@ class TaskDetail(BaseModel):
 def task(
     request: Request,
     task_id: Id,
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
+    authorization: Authorization = None,
 ) -> Any:
     view = work.task_view(_app(request), caller(request, authorization), task_id)
     return {
@@ -224,8 +225,8 @@ def fire(
     task_id: Id,
     event: Annotated[str, Path(max_length=40)],
     body: Annotated[EventBody, Body()],
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
-    x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
 ) -> Any:
     """Start, report, verify, return, cancel … as the caller (the workflow decides)."""
     app = _app(request)
@@ -249,8 +250,8 @@ def ask_deadline(
     request: Request,
     task_id: Id,
     body: Annotated[DeadlineBody, Body()],
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
-    x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
 ) -> Any:
     app = _app(request)
     person = changer(request, authorization, x_csrf_token)
@@ -270,8 +271,8 @@ def decide(
     request_id: Id,
     decision: Literal["grant", "refuse"],
     body: Annotated[DecisionBody, Body()],
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
-    x_csrf_token: Annotated[str | None, Header(max_length=200)] = None,
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
 ) -> Any:
     app = _app(request)
     person = changer(request, authorization, x_csrf_token)
@@ -309,9 +310,7 @@ class PlanItem(BaseModel):
 
 
 @router.get("/plans", response_model=list[PlanItem], responses=ERRORS)
-def plans(
-    request: Request, authorization: Annotated[str | None, Header(max_length=4000)] = None
-) -> Any:
+def plans(request: Request, authorization: Authorization = None) -> Any:
     found = dashboard.visible_plans(_app(request), caller(request, authorization))
     return [{"id": p.id, "title": p.title, "progress": g.as_json()} for p, g in found]
 
@@ -331,7 +330,7 @@ def plan(
     plan_id: Id,
     state: Annotated[str | None, Query(max_length=40)] = None,
     overdue: bool = False,
-    authorization: Annotated[str | None, Header(max_length=4000)] = None,
+    authorization: Authorization = None,
 ) -> Any:
     app = _app(request)
     filters = dashboard.Filters(
@@ -346,3 +345,208 @@ def plan(
         "responsibles": [r.as_json() for r in board.responsibles],
         "tasks": [t.as_json() for t in board.tasks],
     }
+
+
+# -- Школы: school cases ------------------------------------------------------------------
+
+
+@router.get("/cases", response_model=list[BoardRow], responses=ERRORS)
+def case_board(
+    request: Request,
+    open: bool = False,
+    authorization: Authorization = None,
+) -> Any:
+    """Школы: the cases the caller may see — stage, days in stage, next step, help."""
+    person = caller(request, authorization)
+    return cases.cases_board(_app(request), open_only=open, viewer=person)
+
+
+class HelpTaskItem(BaseModel):
+    task_id: int
+    number: str
+    title: str
+    responsible: str | None
+    due_date: date | None
+    state: str
+    state_label: str
+    overdue: bool
+
+
+class EvaluationItem(BaseModel):
+    id: int
+    at: str
+    year_before: int
+    year_after: int
+    verdict: str
+    verdict_label: str
+    summary: str
+    details: list[dict[str, Any]] = Field(
+        description="Per subject and grade: the rule that decided, participants, the numbers"
+    )
+
+
+class MeasureItem(BaseModel):
+    id: int
+    kind: str
+    label: str
+    state: str
+    state_label: str
+    override: bool
+    reason: str
+    requested_by: str | None
+    task_id: int | None
+    task_state: str | None
+    task_state_label: str | None
+    due_date: date | None
+
+
+class GateItem(BaseModel):
+    open: bool
+    reasons: list[str] = Field(description="Why administrative measures are refused, in Russian")
+
+
+class CaseHistoryItem(BaseModel):
+    seq: int
+    at: str
+    subject: str
+    subject_id: int
+    event: str
+    from_state: str
+    to_state: str
+    actor: str
+    actor_name: str
+    on_behalf_of: str | None
+    comment: str
+    override: bool
+
+
+class CaseDetail(BaseModel):
+    case_id: int
+    school_key: str
+    school: str
+    kind: str
+    kind_label: str
+    year: int
+    state: str
+    state_label: str
+    version: int
+    curator: str | None
+    supervisor: str | None
+    flags: list[dict[str, Any]]
+    help_plan_id: int | None
+    help_plan: str | None
+    help_tasks: list[HelpTaskItem]
+    evaluations: list[EvaluationItem]
+    gate: GateItem
+    administrative: list[MeasureItem]
+    history: list[CaseHistoryItem]
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail, responses=ERRORS)
+def case_detail(
+    request: Request,
+    case_id: Id,
+    authorization: Authorization = None,
+) -> Any:
+    """A school's case: history, help tasks, evaluations with numbers, the gate's reasons."""
+    view = cases.case_detail(_app(request), case_id, viewer=caller(request, authorization))
+    return view.as_json()
+
+
+class HelpBody(BaseModel):
+    template: bool = Field(default=False, description="Make the programme from the template")
+    plan_id: int | None = Field(default=None, ge=1, le=2**62, description="…or link this plan")
+    curator: str | None = Field(default=None, max_length=200)
+
+
+@router.post("/cases/{case_id}/help", response_model=CaseDetail, responses=ERRORS)
+def case_help(
+    request: Request,
+    case_id: Id,
+    body: Annotated[HelpBody, Body()],
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
+) -> Any:
+    """Attach a help programme: the template, or a plan with tasks for the school."""
+    app = _app(request)
+    person = changer(request, authorization, x_csrf_token)
+    cases.assign_help(
+        app,
+        case_id,
+        person.key,
+        plan_id=body.plan_id,
+        template=body.template,
+        curator=body.curator,
+        viewer=person,
+    )
+    return cases.case_detail(app, case_id, viewer=person).as_json()
+
+
+class MeasureBody(BaseModel):
+    kind: str = Field(max_length=64, description="A kind of workflows/rules.toml")
+    reason: str = Field(max_length=5000)
+    override: bool = Field(default=False, description="An admin, against the gate")
+
+
+def _measure(app: App, case_id: int, measure_id: int | None, person: Person) -> dict[str, Any]:
+    view = cases.case_detail(app, case_id, viewer=person)
+    for found in view.administrative:
+        if found["id"] == measure_id:
+            return found
+    raise NotFound("administrative measure", measure_id)
+
+
+@router.post("/cases/{case_id}/administrative", response_model=MeasureItem, responses=ERRORS)
+def case_request_measure(
+    request: Request,
+    case_id: Id,
+    body: Annotated[MeasureBody, Body()],
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
+) -> Any:
+    """Request an administrative measure through the gate (422 with its reasons)."""
+    app = _app(request)
+    person = changer(request, authorization, x_csrf_token)
+    measure = cases.open_administrative(
+        app, case_id, body.kind, person.key, body.reason, override=body.override, viewer=person
+    )
+    return _measure(app, case_id, measure.id, person)
+
+
+@router.post(
+    "/cases/{case_id}/administrative/{measure_id}/{event}",
+    response_model=MeasureItem,
+    responses=ERRORS,
+)
+def case_decide_measure(
+    request: Request,
+    case_id: Id,
+    measure_id: Id,
+    event: Annotated[str, Path(max_length=40, description="approve | reject")],
+    body: Annotated[DecisionBody, Body()],
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
+) -> Any:
+    """Approve (four eyes; it becomes a task) or reject an administrative measure."""
+    app = _app(request)
+    person = changer(request, authorization, x_csrf_token)
+    cases.decide_administrative_measure(
+        app, measure_id, event, person.key, body.comment, case_id=case_id, viewer=person
+    )
+    return _measure(app, case_id, measure_id, person)
+
+
+@router.post("/cases/{case_id}/events/{event}", response_model=CaseDetail, responses=ERRORS)
+def case_event(
+    request: Request,
+    case_id: Id,
+    event: Annotated[str, Path(max_length=40)],
+    body: Annotated[DecisionBody, Body()],
+    authorization: Authorization = None,
+    x_csrf_token: CsrfHeader = None,
+) -> Any:
+    """A person's decision on the case itself (close, with the outcome in ``comment``)."""
+    app = _app(request)
+    person = changer(request, authorization, x_csrf_token)
+    cases.fire_case(app, case_id, event, person.key, body.comment, viewer=person)
+    return cases.case_detail(app, case_id, viewer=person).as_json()

@@ -1,5 +1,6 @@
 """The pages, in Russian: sign-in, На исполнение, a task, На контроле, Планы, Импорт,
-История, and the confirmation pages of emailed links.
+История, and the confirmation pages of emailed links. «Школы» is engine.web.schools;
+report downloads, calendar feeds and the public summary are engine.web.download.
 
 Every page reads the visitor the middleware found, every form carries the CSRF token,
 and every handler calls engine.app — the permission checks live there, per object.
@@ -25,6 +26,7 @@ from starlette.exceptions import HTTPException
 from engine.app import App, access, dashboard, work
 from engine.core.errors import InputError, MeasuresError, NotFound
 from engine.core.models import Person
+from engine.plans.readers.by_suffix import READERS
 from engine.web.chart import progress_svg
 from engine.web.render import page
 from engine.web.security import csrf_ok, set_session
@@ -151,10 +153,20 @@ def signout(request: Request, csrf: Csrf) -> Response:
 
 @router.get("/tasks")
 def my_tasks(request: Request, note: str = "") -> Response:
+    from engine.app.reports import feed_url
+
+    app = the_app(request)
     person = signed_in(request)
-    folder = work.my_tasks(the_app(request), person)
+    folder = work.my_tasks(app, person)
     return page(
-        request, "tasks.html", {"title": "На исполнение", "folder": folder, "note": note[:300]}
+        request,
+        "tasks.html",
+        {
+            "title": "На исполнение",
+            "folder": folder,
+            "feed": feed_url(app, person),
+            "note": note[:300],
+        },
     )
 
 
@@ -340,11 +352,22 @@ def plan_page(
         measure=_optional_int(measure),
         overdue=overdue == "1",
     )
-    board = dashboard.plan_dashboard(app, signed_in(request), plan_id, filters)
+    from engine.app.reports import feed_url
+    from engine.web.download import report_formats
+
+    person = signed_in(request)
+    board = dashboard.plan_dashboard(app, person, plan_id, filters)
     return page(
         request,
         "plan.html",
-        {"title": board.plan.title, "b": board, "chart": progress_svg(board.timeline)},
+        {
+            "title": board.plan.title,
+            "b": board,
+            "chart": progress_svg(board.timeline),
+            "formats": report_formats(),
+            "feed": feed_url(app, person, plan_id),
+            "public": app.config.settings.reports.public_summary,
+        },
     )
 
 
@@ -364,13 +387,6 @@ def plan_history(request: Request, plan_id: Id) -> Response:
     )
 
 
-@router.get("/schools")
-def schools(request: Request) -> Response:
-    # The school cases (issue 9) come later; the section has its place in the menu.
-    signed_in(request)
-    return page(request, "schools.html", {"title": "Школы"})
-
-
 @router.get("/audit")
 def audit_page(request: Request) -> Response:
     from engine.app.operations import verify_audit
@@ -383,12 +399,16 @@ def audit_page(request: Request) -> Response:
 # -- Импорт ---------------------------------------------------------------------------
 
 IMPORT_KINDS = {
-    "plan": ("План мероприятий", (".docx", ".txt", ".xlsx", ".csv")),
+    "plan": ("План мероприятий", tuple(READERS)),  # every format the importer reads
     "people": ("Справочник сотрудников", (".csv",)),
     "schools": ("Справочник школ", (".csv",)),
     "events": ("График оценочных процедур", (".csv",)),
+    "results": ("Результаты оценочных процедур (ВПР, ГИА)", (".csv", ".xlsx")),
+    "risks": ("Перечень школ (необъективность, ШНОР)", (".csv", ".xlsx")),
 }
-_STAGED = re.compile(r"^[0-9a-f]{64}\.(docx|txt|xlsx|csv)$")
+KIND_PATTERN = "^(" + "|".join(IMPORT_KINDS) + ")$"
+_SUFFIXES = sorted({s[1:] for _, suffixes in IMPORT_KINDS.values() for s in suffixes})
+_STAGED = re.compile(r"^[0-9a-f]{64}\.(" + "|".join(_SUFFIXES) + r")$")
 
 
 def _staging(app: App) -> Path:
@@ -408,7 +428,7 @@ def import_page(request: Request, note: str = "") -> Response:
 @router.post("/import/{kind}")
 def import_upload(
     request: Request,
-    kind: Annotated[str, PathParam(pattern="^(plan|people|schools|events)$")],
+    kind: Annotated[str, PathParam(pattern=KIND_PATTERN)],
     csrf: Csrf,
     file: Annotated[UploadFile, File()],
 ) -> Response:
@@ -435,25 +455,28 @@ def import_upload(
 @router.post("/import/{kind}/confirm")
 def import_confirm(
     request: Request,
-    kind: Annotated[str, PathParam(pattern="^(plan|people|schools|events)$")],
+    kind: Annotated[str, PathParam(pattern=KIND_PATTERN)],
     csrf: Csrf,
     staged: Annotated[str, Form(max_length=80)],
     name: Annotated[str, Form(max_length=300)] = "",
+    skip_bad_rows: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     check_csrf(request, csrf)
     with_role(request, "admin")
     app = the_app(request)
     if not _STAGED.match(staged) or not (_staging(app) / staged).exists():
         raise InputError("Загруженный файл не найден: загрузите его снова.")
-    response = _review(request, kind, staged, name, dry_run=False)
+    response = _review(request, kind, staged, name, dry_run=False, skip=skip_bad_rows == "1")
     (_staging(app) / staged).unlink(missing_ok=True)
     return response
 
 
-def _review(request: Request, kind: str, staged: str, name: str, *, dry_run: bool) -> Response:
+def _review(
+    request: Request, kind: str, staged: str, name: str, *, dry_run: bool, skip: bool = False
+) -> Response:
     """Run the import (a dry run, or for real) and show its review."""
     label = IMPORT_KINDS[kind][0]
-    result = _run_import(the_app(request), kind, staged, name, dry_run=dry_run)
+    result = _run_import(the_app(request), kind, staged, name, dry_run=dry_run, skip=skip)
     return page(
         request,
         "import_review.html",
@@ -469,7 +492,9 @@ def _review(request: Request, kind: str, staged: str, name: str, *, dry_run: boo
     )
 
 
-def _run_import(app: App, kind: str, staged: str, name: str, *, dry_run: bool) -> dict[str, Any]:
+def _run_import(
+    app: App, kind: str, staged: str, name: str, *, dry_run: bool, skip: bool = False
+) -> dict[str, Any]:
     """Run one import from the staged file under its original name (readers and the
     review name the file a person knows)."""
     from engine.app import directory, plans
@@ -498,6 +523,8 @@ def _run_import(app: App, kind: str, staged: str, name: str, *, dry_run: bool) -
                     else None
                 ),
             }
+        if kind in ("results", "risks"):
+            return _case_data(app, kind, named, dry_run=dry_run, skip=skip)
         if kind == "people":
             people = directory.people(app, named, dry_run=dry_run)
             return {
@@ -527,6 +554,46 @@ def _run_import(app: App, kind: str, staged: str, name: str, *, dry_run: bool) -
                 "Задач удалено": calendar.tasks.removed,
             }
         }
+
+
+def _case_data(app: App, kind: str, path: Path, *, dry_run: bool, skip: bool) -> dict[str, Any]:
+    """Results or a risk list. A file with bad rows imports nothing: the review lists
+    them and offers to write the good rows only (``--skip-bad-rows``)."""
+    from engine.app import cases
+
+    load = cases.results_import if kind == "results" else cases.risks_import
+    refused = ""
+    try:
+        done = load(app, path, skip_bad_rows=skip, dry_run=dry_run)
+    except InputError as exc:
+        if not dry_run:
+            raise
+        refused, skip = str(exc), True
+        done = load(app, path, skip_bad_rows=True, dry_run=True)
+    summary = done.summary
+    label = app.case_workflow.label
+    where = str(path.parent) + "/"  # the staging folder means nothing to a person
+    counts = {
+        "Кодировка": summary.encoding,
+        "Строк": summary.rows,
+        "Годы": ", ".join(str(y) for y in summary.years) or "—",
+        "Добавлено": summary.added,
+        "Обновлено": summary.updated,
+        "Без изменений": summary.unchanged,
+    }
+    if kind == "risks":
+        counts["Открывается дел" if dry_run else "Открыто дел"] = summary.opened_cases
+    return {
+        "summary": counts,
+        "refused": refused.replace(where, ""),
+        "skip": skip,
+        "skipped": [problem.replace(where, "") for problem in summary.skipped],
+        "seen_before": summary.seen_before and not (summary.added or summary.updated),
+        "moved": [
+            f"Дело {case_id}: {label(before)} → {label(after)}"
+            for case_id, before, after in done.check.moved
+        ],
+    }
 
 
 # -- links from letters ---------------------------------------------------------------
@@ -590,3 +657,34 @@ def link_act(
     cookie, _ = access.new_session(app, link.person)
     set_session(request, cookie)
     return back(f"/tasks/{task_id}", note)
+
+
+@router.get("/l/page/{token}")
+def page_link_confirm(
+    request: Request, token: Annotated[str, PathParam(max_length=2000)]
+) -> Response:
+    """A link to a page from a letter (a decision's approval page): the same person goes
+    straight there; anybody else (a mail scanner, another session) sees a button."""
+    app = the_app(request)
+    link = access.check_page_link(app, token)
+    current = getattr(request.state, "visitor", None)
+    if current is not None and current.person is not None and current.person.id == link.person.id:
+        return RedirectResponse(link.path, status_code=303)
+    return page(
+        request,
+        "page_link.html",
+        {"title": "Открыть страницу", "who": link.person, "token": token},
+    )
+
+
+@router.post("/l/page/{token}")
+def page_link_open(
+    request: Request, token: Annotated[str, PathParam(max_length=2000)], csrf: Csrf
+) -> Response:
+    """Sign in as the person the link was sent to, and open the page."""
+    check_csrf(request, csrf)
+    app = the_app(request)
+    link = access.check_page_link(app, token)
+    cookie, _ = access.new_session(app, link.person)
+    set_session(request, cookie)
+    return RedirectResponse(link.path, status_code=303)

@@ -3,6 +3,7 @@ about undefined names, with the Russian date filters the letters use."""
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -28,8 +29,16 @@ def environment() -> Environment:
         date=format_date_numeric,
         plural=plural_ru,
         moment=lambda value: value.strftime("%d.%m.%Y %H:%M"),
+        iso_day=_iso_day,
     )
     return env
+
+
+def _iso_day(text: str | None) -> str:
+    """«2026-12-23» or «2026-12-23T10:00:00+03:00» (plain data of engine.app) → «23.12.2026»."""
+    if not text:
+        return "—"
+    return date.fromisoformat(text[:10]).strftime("%d.%m.%Y")
 
 
 def page(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:

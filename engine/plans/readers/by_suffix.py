@@ -12,6 +12,8 @@ from pathlib import Path
 from engine.core.errors import InputError
 from engine.plans.readers.document import SourceDocument
 from engine.plans.readers.docx_table import read_docx
+from engine.plans.readers.odt_table import read_odt
+from engine.plans.readers.pdf_table import read_pdf
 from engine.plans.readers.sheet import read_csv, read_xlsx
 from engine.plans.readers.text_table import read_text_table
 
@@ -20,6 +22,8 @@ READERS: dict[str, Callable[[Path], SourceDocument]] = {
     ".docx": read_docx,
     ".xlsx": read_xlsx,
     ".csv": read_csv,
+    ".pdf": read_pdf,
+    ".odt": read_odt,
 }
 
 

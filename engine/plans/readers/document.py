@@ -34,7 +34,7 @@ class SourceRow:
     number: str  # normalised: "1", "2.3" ("1. 1" → "1.1", "1." → "1")
     title: str  # мероприятие / наименование
     deadline: str  # срок(и) исполнения, whitespace collapsed, as written otherwise
-    responsible: str  # ответственный / исполнитель
+    responsible: str  # ответственный / исполнитель; the cell's own lines kept ("\n")
     expected_result: str = ""  # ожидаемый / планируемый результат
     decisions: str = ""  # управленческие решения
     control: str = ""  # контроль (per-row controller, if the table has the column)
@@ -69,3 +69,6 @@ class SourceDocument:
     sections: list[SourceSection] = field(default_factory=list)
     rows: list[SourceRow] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # How the document was read where a person might read it otherwise: which column was
+    # taken for what, an outline row taken as a section. Shown in the review; not problems.
+    notes: list[Problem] = field(default_factory=list)

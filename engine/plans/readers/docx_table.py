@@ -27,7 +27,7 @@ from docx.text.paragraph import Paragraph as DocxParagraph
 
 from engine.core.errors import InputError
 from engine.plans.readers.document import SourceDocument
-from engine.plans.readers.tables import Block, CellRow, Paragraph, assemble
+from engine.plans.readers.tables import Block, CellRow, Paragraph, assemble, word_table_row
 
 _HEADING_STYLES = ("heading", "title", "заголовок", "название")
 
@@ -59,14 +59,7 @@ def _table_rows(table: Table, number: int) -> list[CellRow]:
             if column < len(above) and tc is above[column]:
                 merged.add(column)
             texts.append(cell.text)
-        rows.append(
-            CellRow(
-                f"таблица {number}, строка {index}",
-                tuple(texts),
-                new_table=index == 1,
-                merged_above=frozenset(merged),
-            )
-        )
+        rows.append(word_table_row(number, index, texts, merged))
         above = current
     return rows
 

@@ -9,10 +9,18 @@ row) then helps every format.
 
 Reading rules, each taken from the sample plans:
 
-* **Columns are found by their header words**, never by position: the samples put the
-  deadline, the responsible and the expected result in different orders. A header cell
-  nobody recognises becomes a :class:`Problem` (its text is not imported) instead of
-  silently landing in some field.
+* **Columns are found by their meaning**, never by position: the samples put the
+  deadline, the responsible and the expected result in different orders, other plans
+  head them in other words or not at all (:mod:`engine.plans.readers.columns`: a
+  vocabulary per column, then the cells below). A column nobody recognises becomes a
+  :class:`Problem` (its text is not imported) instead of silently landing in some
+  field; a column taken by other than its usual word is a note of the review.
+* **Outline rows are sections**: a numbered row («2.») directly followed by its children
+  («2.1.») is the heading of those children, even when it carries a date or a
+  responsible (said in a note, and given to children without their own) — unless it has
+  an expected result or decisions of its own; a row numbered «I.», «II.» is a section.
+* The responsible cell keeps its **lines** (a Word cell's paragraphs, ``<p>``): each
+  line is an entry of its own (:mod:`engine.plans.resolve`).
 * A row whose **number cell is empty** continues the row above (a page break split it,
   or Word merged the number cell vertically): its cells are appended column by column. A
   lone lower-case fragment in the first cell (the converter lost the empty number cell)
@@ -42,6 +50,7 @@ from datetime import date
 from pathlib import Path
 
 from engine.core.errors import InputError
+from engine.plans.readers.columns import FIELD_NAMES, Guess, by_content, column_field, describe
 from engine.plans.readers.document import Problem, SourceDocument, SourceRow, SourceSection
 
 # --------------------------------------------------------------------------- blocks
@@ -78,6 +87,18 @@ class CellRow:
     merged_above: frozenset[int] = frozenset()
 
 
+def word_table_row(
+    table: int, row: int, texts: Sequence[str], merged: Iterable[int] = ()
+) -> CellRow:
+    """A row of a word processor's table ("таблица T, строка R"): Word and OpenDocument."""
+    return CellRow(
+        f"таблица {table}, строка {row}",
+        tuple(texts),
+        new_table=row == 1,
+        merged_above=frozenset(merged),
+    )
+
+
 @dataclass(frozen=True)
 class MetaField:
     """An explicit plan detail from the spreadsheet template (``Название: …``)."""
@@ -95,6 +116,13 @@ _BLOCK_TAG = re.compile(r"</?(?:p|br|li|ul|ol|div|tr|td|th|h[1-6])\b[^>]*>", re.
 _ANY_TAG = re.compile(r"</?[a-z][a-z0-9]*\b[^>]*>", re.IGNORECASE)
 _BOLD_TAG = re.compile(r"<(?:b|strong)\b", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
+
+
+def clean_lines(text: str) -> str:
+    """Like :func:`clean`, but the cell's own lines (paragraphs, ``<p>``, ``<br>``) kept."""
+    text = _BLOCK_TAG.sub("\n", text)
+    lines = (clean(line) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def clean(text: str) -> str:
@@ -147,29 +175,9 @@ def read_text_file(path: Path, expected: str) -> str:
 
 # --------------------------------------------------------------------------- columns
 
-#: Checked in this order: "Ожидаемый результат мероприятия" is a result, "Ответственный
-#: исполнитель" a responsible, "Сроки исполнения" a deadline. The English names are the
-#: columns of the CSV/XLSX template (:mod:`engine.plans.readers.sheet`).
-_COLUMN_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("number", re.compile(r"^(?:№|n|no|номер|number|#)\W*$|^№|п\s*/\s*п")),
-    ("section", re.compile(r"^(?:раздел|section)\b")),
-    ("decisions", re.compile(r"управленческ|^decisions?$")),
-    ("responsible", re.compile(r"ответствен|исполнител|^responsible$")),
-    ("expected_result", re.compile(r"результат|^expected[_ ]result$")),
-    ("deadline", re.compile(r"срок|^дата|^deadline$")),
-    ("control", re.compile(r"контрол|^(?:supervisor|control|controller)$")),
-    ("title", re.compile(r"мероприяти|наименовани|содержани|^title$")),
-)
 _TEXT_FIELDS = ("title", "deadline", "responsible", "expected_result", "decisions", "control")
 _NUMBER = re.compile(r"^(\d+(?:\s*\.\s*\d+)*)\s*[.)]?$")
-
-
-def column_field(header_text: str) -> str | None:
-    """The SourceRow field a header cell names, or None."""
-    text = clean(header_text).lower()
-    if not text or len(text) > 80:
-        return None
-    return next((name for name, words in _COLUMN_WORDS if words.search(text)), None)
+_ROMAN_NUMBER = re.compile(r"^(?=[IVXІ])(?:X{0,3})(?:IX|IV|V?[IІ]{0,3})\s*\.?$")
 
 
 def normalise_number(text: str) -> str | None:
@@ -190,16 +198,23 @@ def _recognise_header(cells: Sequence[str], location: str) -> _Header | None:
 
     A title column, at least two recognised columns and more recognised than unknown
     cells: a measure that mentions "мероприятия" and "сроки" has a number instead.
+    Without a title word, three known columns and exactly one other make that one the
+    title (:mod:`engine.plans.readers.columns`).
     """
     texts = tuple(clean(cell) for cell in cells)
-    fields = tuple(column_field(text) for text in texts)
+    fields = [column_field(text) for text in texts]
     if any(normalise_number(text) for text in texts):
         return None
     known = sum(1 for f in fields if f)
-    unknown = sum(1 for f, text in zip(fields, texts, strict=True) if text and not f)
-    if "title" not in fields or known < 2 or unknown >= known:
+    others = [i for i, (f, text) in enumerate(zip(fields, texts, strict=True)) if text and not f]
+    if "title" not in fields and known >= 3 and len(others) == 1:
+        fields[others[0]] = "title"
+        known, others = known + 1, []
+    elif "title" not in fields and known >= 3 and not others and fields.count("section") == 1:
+        fields[fields.index("section")] = "title"  # «Направления работы»: the only text column
+    if "title" not in fields or len({f for f in fields if f}) < 2 or len(others) >= known:
         return None
-    return _Header(location, fields, texts)
+    return _Header(location, tuple(fields), texts)
 
 
 def is_header_row(cells: Sequence[str]) -> bool:
@@ -234,9 +249,12 @@ _MONTHS = {
     "января": 1, "февраля": 2, "марта": 3, "апреля": 4, "мая": 5, "июня": 6, "июля": 7,
     "августа": 8, "сентября": 9, "октября": 10, "ноября": 11, "декабря": 12,
 }  # fmt: skip
+#: Dates as orders write them: «15» сентября 2021 г., « 15 » сентября, «15» 09. 2021 г.,
+#: 15.09.2021, 15 . 09 . 2021, 15.09.21, 2021-09-15.
 _DATE = re.compile(
-    r"[«\"']?(?P<d>\d{1,2})[»\"']?\s+(?P<month>" + "|".join(_MONTHS) + r")\s+(?P<y>\d{4})"
-    r"|(?P<d2>\d{1,2})\.(?P<m2>\d{1,2})\.(?P<y2>\d{4})"
+    r"(?<!\d)(?P<d>\d{1,2})\s*[»\"'”]?\s+(?P<month>" + "|".join(_MONTHS) + r")\s+(?P<y>\d{4})"
+    r"|(?<![\d.])(?P<d2>\d{1,2})\s*(?:[»\"'”]\s*\.?|\.)\s*(?P<m2>\d{1,2})\s*\.\s*"
+    r"(?P<y2>\d{4}|\d{2})(?![\d.])"
     r"|(?P<y3>\d{4})-(?P<m3>\d{2})-(?P<d3>\d{2})",
     re.IGNORECASE,
 )
@@ -264,9 +282,10 @@ _ABBREVIATION = re.compile(
     r"^(?P<abbr>[A-ZА-ЯЁІЇЄ][\wІЇЄії]{0,11}(?:\s+[A-ZА-ЯЁІЇЄ][\wІЇЄії]{0,11}){0,2})"
     r"\s*[–—-]\s+(?P<full>\S.*)$"
 )
-_PERSON = re.compile(
-    r"^[_\s]*(?:[А-ЯЁ]\.\s?[А-ЯЁ]\.\s?[А-ЯЁ][а-яё-]+|[А-ЯЁ][а-яё-]+\s+[А-ЯЁ]\.\s?[А-ЯЁ]\.)$"
-)
+_NAME = r"(?:[А-ЯЁ]\.\s?[А-ЯЁ]\.\s?[А-ЯЁ][а-яё-]+|[А-ЯЁ][а-яё-]+\s+[А-ЯЁ]\.\s?[А-ЯЁ]\.)"
+_PERSON = re.compile(r"^[_\s]*" + _NAME + r"$")
+#: "Начальник отдела образования ______ А.Б. Смирнова": position and name on one line.
+_SIGNATURE = re.compile(r"^(?P<position>[А-ЯЁ][^_]*?)[\s_]+(?P<name>" + _NAME + r")$")
 _PLAN_HEADING = re.compile(
     r"^(?:план|программа|дорожная\s+карта|комплекс\s+мер)(?:\s|$)", re.IGNORECASE
 )
@@ -288,13 +307,15 @@ _BODY_NOMINATIVE = {
 
 
 def parse_date(text: str) -> date | None:
-    """The first date in ``text``: "27 августа 2020", "«20» сентября 2021", "27.08.2020"."""
+    """The first date in ``text``: "27 августа 2020", "«20» сентября 2021", "27.08.2020",
+    "«15» 09. 2021 г.", "15.09.21"."""
     for match in _DATE.finditer(text):
         try:
             if match["month"]:
                 return date(int(match["y"]), _MONTHS[match["month"].lower()], int(match["d"]))
             if match["y2"]:
-                return date(int(match["y2"]), int(match["m2"]), int(match["d2"]))
+                year = int(match["y2"]) + (2000 if len(match["y2"]) == 2 else 0)
+                return date(year, int(match["m2"]), int(match["d2"]))
             return date(int(match["y3"]), int(match["m3"]), int(match["d3"]))
         except ValueError:
             continue
@@ -360,6 +381,8 @@ def _issuer_from_letterhead(lines: Sequence[str]) -> str:
         return body
     if re.match(r"^администрация\b", rest, re.IGNORECASE):
         return f"{body} администрации{rest[len('администрация') :]}"
+    if rest.startswith(("«", '"')):  # "Муниципальное казённое учреждение «Отдел …»"
+        return f"{body} {rest}"
     return f"{body}, {rest}"
 
 
@@ -482,6 +505,17 @@ class _Cell:
     text: str  # cleaned
     merged: bool  # continues a vertically merged cell (carries its text)
     bold: bool
+    lines: str = ""  # cleaned, the cell's own line breaks kept (the responsible cell)
+
+
+@dataclass(frozen=True)
+class _Outline:
+    """An open outline section: «2.» while «2.1.», «2.2.» follow."""
+
+    number: str
+    index: int  # in SourceDocument.sections
+    parent: int | None  # the section that was current before it
+    parts: dict[str, list[str]]  # the heading row's cells: dates and persons to pass on
 
 
 @dataclass
@@ -490,6 +524,7 @@ class _Assembler:
 
     doc: SourceDocument
     plan_starts: set[int]
+    refined: dict[tuple[str, ...], tuple[str | None, ...]] = field(default_factory=dict)
     header: _Header | None = None
     drafts: list[_Draft] = field(default_factory=list)
     open: _Draft | int | None = None  # what a fragment continues: a measure or a heading
@@ -497,9 +532,17 @@ class _Assembler:
     plan: int | None = None  # the current plan's section (documents with several plans)
     section: int | None = None
     broken: bool = False  # a page break came before the repeated header rows just skipped
+    outline: list[_Outline] = field(default_factory=list)  # open outline sections
 
     def problem(self, location: str, field_name: str, message: str, text: str = "") -> None:
         self.doc.problems.append(Problem(location, field_name, message, text))
+
+    def header_of(self, row: CellRow) -> _Header | None:
+        """The row's header with the columns recognised by content (see :func:`assemble`)."""
+        header = _recognise_header(row.cells, row.location)
+        if header is None:
+            return None
+        return _Header(header.location, self.refined.get(header.texts, header.fields), header.texts)
 
     def add_section(self, location: str, title: str, parent: int | None) -> int:
         self.doc.sections.append(SourceSection(location, title.rstrip(":").strip(), parent))
@@ -509,6 +552,7 @@ class _Assembler:
     def paragraph(self, index: int, paragraph: Paragraph) -> None:
         """Prose ends any open row; a bold line waits to see whether rows follow it."""
         self.open = None
+        self.outline = []
         if index in self.plan_starts:
             self.plan = self.add_section(paragraph.location, paragraph.text, None)
             self.pending = None
@@ -555,7 +599,7 @@ class _Assembler:
         assert self.header is not None
         width = len(self.header.fields)
         cells = [
-            _Cell(clean(raw), i in row.merged_above, bool(_BOLD_TAG.search(raw)))
+            _Cell(clean(raw), i in row.merged_above, bool(_BOLD_TAG.search(raw)), clean_lines(raw))
             for i, raw in enumerate(row.cells)
         ]
         i = len(cells) - 1
@@ -572,12 +616,21 @@ class _Assembler:
                 "текст лишних ячеек добавлен к последнему столбцу.",
                 " | ".join(surplus[1:]),
             )
-            cells[width - 1 :] = [_Cell(" ".join(surplus), False, False)]
+            joined = " ".join(surplus)
+            cells[width - 1 :] = [_Cell(joined, False, False, joined)]
         return cells + [_Cell("", False, False)] * (width - len(cells))
+
+    def values(self, cells: Sequence[_Cell], own: bool) -> list[str]:
+        """Each cell's text for its field; ``own``: without what a merged cell repeats."""
+        assert self.header is not None
+        return [
+            "" if own and cell.merged else cell.lines if name == "responsible" else cell.text
+            for cell, name in zip(cells, self.header.fields, strict=True)
+        ]
 
     def row(self, row: CellRow) -> None:
         after_break, self.broken = row.after_break or self.broken, False
-        header = _recognise_header(row.cells, row.location)
+        header = self.header_of(row)
         if header is not None:
             repeated = self.header is not None and header.fields == self.header.fields
             self.broken = after_break and repeated
@@ -590,7 +643,7 @@ class _Assembler:
             self.broken = after_break
             return
         # a fragment ignores what a vertically merged cell repeats from above
-        own = ["" if cell.merged else cell.text for cell in cells]
+        own = self.values(cells, own=True)
         filled = [i for i, text in enumerate(own) if text]
         if not filled:
             return
@@ -604,6 +657,9 @@ class _Assembler:
             if filled[0] != number_at or normalise_number(text) is None:
                 self.heading(row, text)
                 return
+        if number_at is not None and _ROMAN_NUMBER.match(own[number_at]):
+            self.roman(row, own, number_at)
+            return
         if number_at is None:
             # no number column: only a lower-case fragment after a page break continues
             if isinstance(self.open, _Draft) and after_break and _starts_lowercase(own[filled[0]]):
@@ -632,12 +688,81 @@ class _Assembler:
                     own[number_at],
                 )
             number = normal if normal is not None else own[number_at]
-        texts = [cell.text for cell in cells]
+        texts = self.values(cells, own=False)
         self.switch_section(row, texts)
+        self.follow_outline(number)
         draft = _Draft(row.location, self.row_section(), number)
         self.append(draft, texts)
+        self.inherit(draft)
         self.drafts.append(draft)
         self.open = draft
+
+    def follow_outline(self, number: str) -> None:
+        """«2.» followed by «2.1.»: the row above was the heading of an outline section.
+
+        Unless it has an expected result or decisions of its own — then it is a measure
+        and its sub-rows measures of their own. Its date and responsible, if any, are
+        said in a note and go to the sub-rows that have none (:meth:`inherit`).
+        """
+        previous = self.drafts[-1] if self.drafts else None
+        if (
+            number
+            and previous is not None
+            and previous is self.open
+            and previous.number
+            and number.startswith(previous.number + ".")
+            and not previous.parts["expected_result"]
+            and not previous.parts["decisions"]
+        ):
+            self.drafts.pop()
+            title = " ".join(previous.parts["title"])
+            index = self.add_section(
+                previous.location, f"{previous.number}. {title}".strip(), previous.section
+            )
+            self.outline.append(_Outline(previous.number, index, previous.section, previous.parts))
+            self.dropped(previous.location, f"{previous.number}.", previous.parts)
+        while self.outline and not number.startswith(self.outline[-1].number + "."):
+            self.section = self.outline.pop().parent
+        if self.outline:
+            self.section = self.outline[-1].index
+
+    def inherit(self, draft: _Draft) -> None:
+        """A sub-row without a date or a responsible takes its outline section's."""
+        for name in ("deadline", "responsible"):
+            if draft.parts[name]:
+                continue
+            given = next((o.parts[name] for o in reversed(self.outline) if o.parts[name]), [])
+            draft.parts[name].extend(given)
+
+    def roman(self, row: CellRow, own: Sequence[str], number_at: int) -> None:
+        """ "I." in the number column: a section of the plan, with the title beside it."""
+        assert self.header is not None
+        fields = self.header.fields
+        title = " ".join(
+            text for text, name in zip(own, fields, strict=True) if text and name == "title"
+        )
+        roman = own[number_at].rstrip(". ") + "."
+        self.heading(row, f"{roman} {title}".strip())
+        parts = {name: [text] for text, name in zip(own, fields, strict=True) if text and name}
+        self.dropped(row.location, roman, parts)
+
+    def dropped(self, location: str, number: str, parts: dict[str, list[str]]) -> None:
+        """A section row's other cells, said in a note: they make no task of their own."""
+        said = [
+            f"{FIELD_NAMES[name]} «{' '.join(texts)}»"
+            for name, texts in parts.items()
+            if texts and name not in ("title", "number", "section")
+        ]
+        if said:
+            self.doc.notes.append(
+                Problem(
+                    location,
+                    "section",
+                    f"Строка «{number}» прочитана как раздел (за ней идут её подпункты), "
+                    f"отдельной задачи нет; её {', '.join(said)} — для подпунктов, у которых "
+                    "нет своего.",
+                )
+            )
 
     def switch_section(self, row: CellRow, texts: Sequence[str]) -> None:
         """The template's "section" column: a new value starts a new section."""
@@ -648,6 +773,7 @@ class _Assembler:
         current = self.doc.sections[self.section].title if self.section is not None else None
         if title and title != current:
             self.pending = None
+            self.outline = []
             self.add_section(row.location, title, self.plan)
 
     def append(self, draft: _Draft, texts: Sequence[str]) -> None:
@@ -676,6 +802,7 @@ class _Assembler:
 
     def heading(self, row: CellRow, text: str) -> None:
         self.pending = None
+        self.outline = []
         self.open = self.add_section(row.location, text, self.plan)
 
 
@@ -741,18 +868,24 @@ def _find_controller(texts: Sequence[str], doc: SourceDocument) -> None:
         if not re.search(r"\b[А-ЯЁ]\.$", who):
             who = who.rstrip(". ")
         if re.fullmatch(r"(?:за\s+)?собой", who, re.IGNORECASE):
-            # the signature below the order: the position, then the name
-            signer = next(
-                (
-                    texts[j - 1]
-                    for j in range(at + 2, len(texts))
-                    if _PERSON.match(texts[j]) and not _PERSON.match(texts[j - 1])
-                ),
-                None,
-            )
-            who = signer or "за собой"
+            who = _signer(texts, at + 1) or "за собой"
         doc.controller_text = who
         return
+
+
+def _signer(texts: Sequence[str], start: int) -> str | None:
+    """Who signs the order below line ``start``: "position name", as the signature reads.
+
+    The position and the name on one line ("Начальник отдела ____ А.Б. Смирнова"), or the
+    name on a line of its own under the position.
+    """
+    for j in range(start, len(texts)):
+        one_line = _SIGNATURE.match(texts[j])
+        if one_line:
+            return f"{one_line['position'].strip()} {one_line['name']}"
+        if j > start and _PERSON.match(texts[j]) and not _PERSON.match(texts[j - 1]):
+            return f"{texts[j - 1]} {texts[j].strip(' _')}"
+    return None
 
 
 def _find_abbreviations(units: Sequence[Block], doc: SourceDocument) -> None:
@@ -852,6 +985,57 @@ def _apply_meta(fields: Sequence[MetaField], doc: SourceDocument) -> None:
                 doc.period_text, doc.period = value, period[1]
 
 
+def _refine_headers(
+    units: Sequence[Block], doc: SourceDocument
+) -> dict[tuple[str, ...], tuple[str | None, ...]]:
+    """Columns whose header says nothing we know, recognised by the cells below them.
+
+    Keyed by the header's texts (a header repeated after a page break is the same
+    table). The review gets a note saying which column was taken for what whenever that
+    was not the column's usual word; a column with text that stays unknown is a problem.
+    """
+    refined: dict[tuple[str, ...], tuple[str | None, ...]] = {}
+    for index, unit in enumerate(units):
+        if not isinstance(unit, CellRow):
+            continue
+        header = _recognise_header(unit.cells, unit.location)
+        if header is None or header.texts in refined:
+            continue
+        rows: list[list[str]] = []
+        for later in units[index + 1 : index + 80]:
+            if not isinstance(later, CellRow):
+                continue
+            if _recognise_header(later.cells, later.location) is not None:
+                break
+            texts = [clean(cell) for cell in later.cells]
+            if sum(1 for text in texts if text) >= 2 and not _is_column_numbers(texts):
+                rows.append(texts)
+        fields = list(header.fields)
+        guesses: dict[int, Guess] = {}
+        for i, name in enumerate(fields):
+            if name is not None:
+                continue
+            column = [row[i] if i < len(row) else "" for row in rows]
+            guess = by_content(column)
+            if guess is not None and guess.field not in fields:
+                fields[i], guesses[i] = guess.field, guess
+            elif not header.texts[i] and sum(1 for text in column if text) >= 2:
+                doc.problems.append(
+                    Problem(
+                        unit.location,
+                        "header",
+                        f"Столбец {i + 1} без заголовка не распознан ни по словам, ни по "
+                        "содержанию: его текст не импортируется.",
+                        " | ".join(text for text in column if text)[:200],
+                    )
+                )
+        refined[header.texts] = tuple(fields)
+        note = describe(header.texts, fields, guesses)
+        if note is not None:
+            doc.notes.append(Problem(unit.location, "header", note))
+    return refined
+
+
 def assemble(path: Path, blocks: Iterable[Block]) -> SourceDocument:
     """The neutral form of a document from its blocks; the one reading path of all formats.
 
@@ -888,7 +1072,8 @@ def assemble(path: Path, blocks: Iterable[Block]) -> SourceDocument:
         period_lines = [t for t in texts if _PERIOD_LINE.match(t)]
         _find_period([doc.title, *order_titles, *period_lines], doc)
 
-    assembler = _Assembler(doc, set(with_table) if several else set())
+    refined = _refine_headers(units, doc)
+    assembler = _Assembler(doc, set(with_table) if several else set(), refined)
     for index, unit in enumerate(units):
         if isinstance(unit, Paragraph):
             assembler.paragraph(index, unit)

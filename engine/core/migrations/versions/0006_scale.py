@@ -1,8 +1,8 @@
 """scale: Task.next_step_at — when the task's next ladder step falls due; an index on
 the outbox's creation time for retention
 
-Revision ID: 0005_scale
-Revises: 0004_cases
+Revision ID: 0006_scale
+Revises: 0005_plan_identity
 Create Date: 2026-11-28
 
 The sweep reads only tasks whose ``next_step_at`` has come (an index range). Existing
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0005_scale"
-down_revision = "0004_cases"
+revision = "0006_scale"
+down_revision = "0005_plan_identity"
 branch_labels = None
 depends_on = None
 
