@@ -40,6 +40,7 @@ from engine.app.operations import (
     calendar_moved,
     check_school_cases,
     daemon_seen,
+    housekeeping,
     queue_digests,
     register_daemon,
     running_daemons,
@@ -49,6 +50,9 @@ from engine.core.db import sqlite_file
 from engine.core.errors import ConfigError, MeasuresError
 
 log = logging.getLogger(__name__)
+
+#: How often the daemon asks whether today's housekeeping (retention) is done.
+HOUSEKEEPING_SECONDS = 3600
 
 
 class RunState(Enum):
@@ -97,6 +101,15 @@ class Daemon:
     async def _cases(self) -> None:
         await asyncio.to_thread(check_school_cases, self.app)
 
+    async def _housekeeping(self) -> None:
+        done = await asyncio.to_thread(housekeeping, self.app)
+        if done is not None:
+            log.info(
+                "housekeeping: %d old letter(s) and %d spool file(s) deleted",
+                done.letters,
+                done.files,
+            )
+
     async def _deliver(self) -> None:
         result = await self.app.deliver(self._mailer, stop=self.stopping)
         if result.sent or result.failed:
@@ -107,11 +120,11 @@ class Daemon:
                 result.failed,
             )
 
-    def _announce(self, state: RunState) -> None:
-        """Move to ``state`` and tell the registry (``measures status``)."""
+    async def _announce(self, state: RunState) -> None:
+        """Move to ``state`` and tell the registry (``measures status``), in a thread."""
         self.state = state
         if self.registered is not None:
-            daemon_seen(self.app, self.registered, state.value)
+            await asyncio.to_thread(daemon_seen, self.app, self.registered, state.value)
 
     async def _start_web(self, stack: AsyncExitStack) -> None:
         """The web door in this loop: uvicorn's Server as a task, stopped on the way out
@@ -156,7 +169,9 @@ class Daemon:
             os.getpid(),
         )
         async with AsyncExitStack() as stack:
-            self.registered = register_daemon(app, socket.gethostname(), os.getpid())
+            self.registered = await asyncio.to_thread(
+                register_daemon, app, socket.gethostname(), os.getpid()
+            )
             if await asyncio.to_thread(calendar_moved, app):
                 log.warning(
                     "the working-day calendar changed since the stored due dates were "
@@ -171,6 +186,7 @@ class Daemon:
                 ("delivery", self._deliver, cfg.settings.daemon.delivery_seconds),
                 ("digests", self._digests, cfg.settings.daemon.sweep_seconds),
                 ("cases", self._cases, cfg.settings.daemon.sweep_seconds),
+                ("housekeeping", self._housekeeping, HOUSEKEEPING_SECONDS),
             ):
                 scheduler.add_job(
                     self._guarded(name, job),
@@ -190,7 +206,7 @@ class Daemon:
                 await self._start_web(stack)
             scheduler.start()
             stack.callback(scheduler.shutdown, False)
-            self._announce(RunState.RUNNING)
+            await self._announce(RunState.RUNNING)
             log.info("daemon %s; stop with Ctrl+C or SIGTERM", self.state.value)
             await stop.wait()
             self.state = RunState.STOPPING
@@ -198,7 +214,7 @@ class Daemon:
             self.stopping.set()
             if self._in_flight:
                 await asyncio.gather(*self._in_flight, return_exceptions=True)
-        self._announce(RunState.STOPPED)
+        await self._announce(RunState.STOPPED)
         log.info("daemon %s", self.state.value)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -42,7 +43,11 @@ class TaskRow:
         return data
 
 
-def list_tasks(
+#: Rows fetched from the database at a time when tasks are streamed.
+STREAM_ROWS = 1000
+
+
+def iter_tasks(
     session: Session,
     workflow: WorkflowDef,
     calendar: WorkCalendar,
@@ -52,8 +57,11 @@ def list_tasks(
     person: Person | None = None,
     plan_id: int | None = None,
     overdue: bool = False,
-) -> list[TaskRow]:
+) -> Iterator[TaskRow]:
     """Tasks with their plan and people; ``person`` matches responsible or supervisor.
+
+    Streamed (a server-side cursor on PostgreSQL, :data:`STREAM_ROWS` at a time): a
+    listing of a million tasks starts at once and never holds them all.
 
     Overdue means past the *effective* deadline (WorkCalendar.effective_deadline): a task
     written for Sunday is overdue from Saturday on, once Friday has passed. In SQL: the
@@ -70,6 +78,7 @@ def list_tasks(
         .outerjoin(responsible, col(responsible.id) == Task.responsible_id)
         .outerjoin(supervisor, col(supervisor.id) == Task.supervisor_id)
         .order_by(col(Task.due_date).asc().nulls_last(), col(Task.id))
+        .execution_options(yield_per=STREAM_ROWS)
     )
     if state:
         query = query.where(col(Task.state) == state)
@@ -85,11 +94,10 @@ def list_tasks(
             col(Task.state).in_(workflow.owing),
             col(Task.detached_at).is_(None),
         )
-    rows = []
     for task, measure, plan, resp, sup, school in session.execute(query):
         assert task.id is not None and plan.id is not None
         effective = None if task.due_date is None else calendar.effective_deadline(task.due_date)
-        rows.append(
+        yield (
             TaskRow(
                 id=task.id,
                 plan_id=plan.id,
@@ -115,7 +123,6 @@ def list_tasks(
                 responsible_name=resp.name if resp else None,
             )
         )
-    return rows
 
 
 def history(session: Session, task_id: int) -> list[tuple[AuditEvent, Person, Person | None]]:

@@ -163,12 +163,26 @@ class Digest:
     links: Mapping[str, str] = field(default_factory=dict)
     attention: tuple[AttentionLine, ...] = ()  # the admin's: tasks that need a person
     attention_count: int = 0  # all of them; ``attention`` lists the first ones
+    # How many lines each group has in all ("overdue", "due_soon", "awaiting",
+    # "completed"), when the letter lists only the first ones (a committee-wide summary
+    # of a region); a group not named here is listed whole.
+    totals: Mapping[str, int] = field(default_factory=dict)
     decisions: tuple[DecisionLine, ...] = ()  # case decisions waiting for the recipient
 
     def __post_init__(self) -> None:
         if self.end < self.start:
             raise ValueError(f"digest period ends ({self.end}) before it starts ({self.start})")
         _check_links(self.links)
+
+    def total(self, kind: str) -> int:
+        """All lines of a group (``overdue``, ``due_soon``, ``awaiting``, ``completed``)."""
+        shown = {
+            "overdue": self.overdue,
+            "due_soon": self.due_soon,
+            "awaiting": self.awaiting_verification,
+            "completed": self.completed,
+        }[kind]
+        return self.totals.get(kind, len(shown))
 
     @property
     def is_empty(self) -> bool:

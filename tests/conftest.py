@@ -162,16 +162,43 @@ def write_config(folder: Path, url: str, extra: str = "") -> Path:
     return path
 
 
+def assert_doctor_finds_nothing(app: App) -> None:
+    """``measures doctor``: every task's stored next step equals the one computed from
+    scratch — whatever the scenario did went through the one mechanism that keeps it."""
+    from engine.app.operations import doctor
+
+    report = doctor(app, fix=False)
+    assert report.count == 0, f"next_step_at differs from scratch: {report.differences}"
+
+
 @pytest.fixture
-def app(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[App]:
-    """An initialised application on ``db_url`` with the clock fixed at :data:`NOW`."""
+def app(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[App]:
+    """An initialised application on ``db_url`` with the clock fixed at :data:`NOW`.
+
+    After the test the doctor recomputes every task's next step and must find nothing
+    (``@pytest.mark.no_doctor`` for a test that breaks the data on purpose).
+    """
     monkeypatch.delenv("MEASURES_DATABASE_URL", raising=False)
     monkeypatch.delenv("MEASURES_NOW", raising=False)
     config = load_config(write_config(tmp_path, db_url))
     instance = App(config, FixedClock(NOW))
     upgrade(instance.engine)
     yield instance
+    passed = getattr(request.node, "rep_call", None)
+    if passed is not None and passed.passed and not request.node.get_closest_marker("no_doctor"):
+        assert_doctor_finds_nothing(instance)
     instance.engine.dispose()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """Keep each phase's report on the test item (the ``app`` fixture asks whether the
+    test itself passed before it runs the doctor)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 @pytest.fixture

@@ -315,14 +315,19 @@ def test_nobody_can_act_as_the_system(app: App) -> None:
         fire_case(app, "sosh1", "start_help", "sokolova")
 
 
-def test_periodic_check_moves_cases_when_the_period_ends(app: App) -> None:
+def _help_running_when_the_next_round_arrives(app: App) -> None:
+    """СШ № 6 (ШНОР 2025) in help from March 2026; the 2026 round in on 1 July."""
     set_clock(app, datetime(2026, 3, 2, 10, 0, tzinfo=MSK))
     load_directory(app)
     load_round(app, 2025)
     assign_help(app, "sosh6", "petrova", template=True, kind="low_results")
     drive(app, help_tasks(app, case_of(app, "sosh6", "low_results"))[0], to="in_progress")
     set_clock(app, datetime(2026, 7, 1, 10, 0, tzinfo=MSK))
-    load_round(app, 2026)  # the period (to 31.8.2026) still runs: the case waits
+    load_round(app, 2026)
+
+
+def test_periodic_check_moves_cases_when_the_period_ends(app: App) -> None:
+    _help_running_when_the_next_round_arrives(app)  # the period (to 31.8.2026) runs on
     assert case_of(app, "sosh6", "low_results").state == "help_in_progress"
     assert check_cases(app).moves == 0
     set_clock(app, datetime(2026, 9, 1, 10, 0, tzinfo=MSK))
@@ -336,6 +341,57 @@ def test_periodic_check_moves_cases_when_the_period_ends(app: App) -> None:
     )
     again = check_cases(app)
     assert (again.cases, again.moves) == (0, 0)  # resolved cases are not looked at
+
+
+def test_the_check_between_full_ones_judges_only_the_cases_due(app: App) -> None:
+    """Issue 11: a minute's check costs what is due. A case in help whose period runs on
+    is not judged; the day its period has ended (data of the next round in) it is."""
+    _help_running_when_the_next_round_arrives(app)  # the period (to 31.8.2026) runs on
+    engine = app.engine
+    with session_scope(engine) as session:
+        assert app.cases.due_case_ids(session) == []
+    assert (app.cases.check(engine, full=False).cases, app.cases.check(engine).cases) == (0, 1)
+    set_clock(app, datetime(2026, 8, 31, 23, 0, tzinfo=MSK))  # the period's last day
+    with session_scope(engine) as session:
+        assert app.cases.due_case_ids(session) == []
+    set_clock(app, datetime(2026, 9, 1, 0, 5, tzinfo=MSK))
+    case = case_of(app, "sosh6", "low_results")
+    with session_scope(engine) as session:
+        assert app.cases.due_case_ids(session) == [case.id]
+    result = app.cases.check(engine, full=False)
+    assert (result.cases, result.moves) == (1, 2)  # evaluated, then resolved
+    assert case_of(app, "sosh6", "low_results").state == "resolved"
+    with session_scope(engine) as session:
+        assert app.cases.due_case_ids(session) == []
+
+
+def test_the_daemon_judges_every_waiting_case_once_a_day(app: App) -> None:
+    from engine.app.operations import check_school_cases
+
+    set_clock(app, datetime(2025, 9, 10, 10, 0, tzinfo=MSK))
+    load_directory(app)
+    results_import(app, fixture("results_2025.csv"))
+    risks_import(app, fixture("risks_2025.csv"))
+    assign_help(app, "sosh1", "petrova", template=True, curator="ivanova")
+    for task in help_tasks(app, case_of(app, "sosh1")):
+        drive(app, task)
+    assert case_of(app, "sosh1").state == "evaluating"  # judged «no data», waits
+    judged = _evaluations(app)
+    assert check_school_cases(app) == 0  # the day's full check: judged, same data, kept
+    assert check_school_cases(app) == 0
+    assert _evaluations(app) == judged  # the same data is judged once
+    with session_scope(app.engine) as session:
+        assert app.cases.due_case_ids(session) == []
+    set_clock(app, datetime(2026, 7, 1, 10, 0, tzinfo=MSK))
+    results_import(app, fixture("results_2026.csv"))  # new data: judged again at once
+    assert _evaluations(app) == judged + 1
+    with session_scope(app.engine) as session:
+        assert app.cases.due_case_ids(session) == []
+
+
+def _evaluations(app: App) -> int:
+    with session_scope(app.engine) as session:
+        return session.exec(select(func.count()).select_from(CaseEvaluation)).one()
 
 
 def test_two_school_years_every_decision_audited(app: App) -> None:

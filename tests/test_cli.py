@@ -153,6 +153,37 @@ def test_init_imports_and_filters(loaded: Cli) -> None:
     assert "Запланировано" in table and "33 задачи, просрочено: 7." in table
 
 
+def test_tasks_are_printed_page_by_page_in_due_order_and_limited(tmp_path: Path) -> None:
+    """Issue 11: `measures tasks` streams: more tasks than a page (200) come out as one
+    listing (one header, every task once, in due-date order); --limit stops early."""
+    import re
+    from datetime import date
+
+    from engine.core.db import make_engine
+    from tests.bulk import fill
+
+    url = f"sqlite:///{tmp_path / 'data' / 'measures.db'}"
+    engine = make_engine(url)
+    fill(engine, tasks=450, first_due=date(2026, 10, 1), days=70)
+    engine.dispose()
+    cli = Cli(tmp_path, url)
+    # task n (1…450) is due 1 October + (n − 1) mod 70 days; ties by number
+    expected = sorted(range(1, 451), key=lambda n: ((n - 1) % 70, n))
+    text = cli("tasks").stdout
+    assert [int(n) for n in re.findall(r"^\s*(\d+)\s+1\. Мероприятие", text, re.M)] == expected
+    assert text.count("Ответственный") == 1
+    # overdue on 25.11: due 1.10–24.11, offsets 0–54; offsets 0–29 fall to 7 tasks, the
+    # rest to 6: 30·7 + 25·6 = 360
+    assert text.rstrip().endswith("450 задач, просрочено: 360.")
+    listed = cli.json("tasks")
+    assert [row["id"] for row in listed] == expected  # type: ignore[index]
+    assert json.loads(cli("tasks", "--json", "--limit", "3").stdout) == listed[:3]  # type: ignore[index]
+    first = cli("tasks", "--limit", "3").stdout
+    assert [int(n) for n in re.findall(r"^\s*(\d+)\s+1\. Мероприятие", first, re.M)] == expected[:3]
+    assert first.rstrip().endswith("3 задачи (первые по сроку: --limit), просрочено: 3.")
+    assert "--limit" in cli("tasks", "--limit", "0", ok=False).stderr
+
+
 def test_fire_history_and_audit(loaded: Cli) -> None:
     loaded("fire", "1", "start", "--as", "ivanova")
     refused = loaded("fire", "1", "verify", "--as", "petrova", ok=False)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-from tests.conftest import write_config
+from tests.conftest import assert_doctor_finds_nothing, write_config
 from tests.test_cli import MEASURES, Cli, web_process
 
 
@@ -105,6 +106,19 @@ def _outcome(engine: object) -> tuple[set[tuple[int, str, bool]], list[tuple[int
     return {(s.task_id, s.key, s.skipped) for s in steps.values()}, messages
 
 
+def start_daemon(cli: Cli, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """``measures run --no-web`` in the background (the kill and replica tests), its log
+    to ``log`` or nowhere."""
+    with open(log or os.devnull, "wb") as stderr:
+        return subprocess.Popen(
+            [MEASURES, "run", "--no-web"],
+            env=cli.env,
+            cwd=cli.folder,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+
+
 def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Path) -> None:
     import random
     import sqlite3
@@ -132,6 +146,7 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Path) -> 
     (tmp_path / "ref").mkdir()
     ref_config = write_config(tmp_path / "ref", f"sqlite:///{reference_db}")
     reference = App(load_config(ref_config), FixedClock(now))
+    reference.next_steps_current()  # the bulk insert wrote no next steps: as a daemon's start
     sweep(reference.engine, reference.escalator, reference.clock)
     expected_steps, expected_messages = _outcome(reference.engine)
     assert len(expected_messages) > 1000
@@ -139,13 +154,7 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Path) -> 
     rng = random.Random(20261215)
     kills = 0
     while kills < 20:
-        process = subprocess.Popen(
-            [MEASURES, "run", "--no-web"],
-            env=cli.env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        process = start_daemon(cli)
         # Start-up takes ~1 s and a batch of 200 tasks ~2 s: kill both inside the first
         # batch and after some batches have committed.
         time.sleep((1.5, 4.5, 2.5, 6.0)[kills % 4] + rng.random())
@@ -161,3 +170,4 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Path) -> 
     assert steps == expected_steps
     assert len(messages) == len(set(messages))  # nothing twice
     assert sorted(messages) == sorted(expected_messages)  # nothing lost
+    assert_doctor_finds_nothing(app)

@@ -49,6 +49,22 @@ def test_models_and_migrations_agree(db_url: str) -> None:
     engine.dispose()
 
 
+def test_revisions_read_without_alembic_are_alembic_s() -> None:
+    """Every command checks the schema without importing alembic (engine.core.db reads
+    the migration files' text): the revisions, their order and the head must be what
+    alembic itself finds in the same files."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from engine.core.db import MIGRATIONS, revisions
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    assert revisions() == {r.revision: r.down_revision for r in script.walk_revisions()}
+    assert head_revision() == script.get_current_head()
+
+
 def test_newer_database_is_refused(sqlite_engine: sa.Engine) -> None:
     upgrade(sqlite_engine)
     with sqlite_engine.begin() as connection:

@@ -393,22 +393,28 @@ def test_an_unusable_address_fails_alone(app: App) -> None:
 
 def test_a_lost_lease_does_not_overwrite_the_new_owner(app: App) -> None:
     # Review finding: a slow daemon marked a row another daemon had re-claimed.
-    from engine.escalation.outbox import _claim_one, _finish
+    from engine.escalation.outbox import _claim, _Outcomes, _record
 
     _load_examples(app)
     assert isinstance(app.clock, FixedClock)
     app.clock.set(at(date(2026, 12, 2)))
     sweep(app.engine, app.escalator, app.clock)
-    slow = _claim_one(app.engine, app.clock.now())
-    assert slow is not None
+    slow = _claim(app.engine, app.clock.now(), 3)
+    assert len(slow) == 3
     later = app.clock.now() + timedelta(minutes=6)  # the slow daemon's lease ran out
-    fast = _claim_one(app.engine, later)
-    assert fast is not None and fast.id == slow.id
-    assert _finish(app.engine, fast, status="sent", attempts=1)
-    assert not _finish(app.engine, slow, status="pending", attempts=1, last_error="timeout")
+    fast = _claim(app.engine, later, 2)
+    assert [r.id for r in fast] == [r.id for r in slow[:2]]  # re-claimed, oldest first
+    assert _record(app.engine, _Outcomes(fast[0].lease_until, sent=[r.id for r in fast]), later)
+    late = _Outcomes(
+        slow[0].lease_until,
+        changed=[(slow[0], {"status": "pending", "attempts": 1, "last_error": "timeout"})],
+        sent=[slow[1].id, slow[2].id],
+    )
+    assert _record(app.engine, late, later) == {slow[2].id}  # only the row still its own
     with session_scope(app.engine) as session:
-        row = session.get(OutboxMessage, slow.id)
-        assert row is not None and row.status == "sent"
+        rows = [session.get(OutboxMessage, r.id) for r in slow]
+        assert [r.status for r in rows if r is not None] == ["sent", "sent", "sent"]
+        assert rows[0] is not None and rows[0].last_error == "" and rows[0].attempts == 1
 
 
 def test_inactive_people_get_no_digest(app: App) -> None:

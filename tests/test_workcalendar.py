@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import holidays
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.core.workcalendar import WorkCalendar
@@ -152,3 +152,69 @@ def test_a_broken_decree_file_names_the_line(tmp_path: Path) -> None:
     path.write_text('[[decree]]\nact = "Указ"\nfirst = 2021-05-07\nlast = 2021-05-04\n')
     with pytest.raises(ConfigError, match=r"decrees.toml:1: decree\[0\]: .*кончается раньше"):
         load_decrees(path)
+
+
+# -- the laid-out arithmetic against the day-by-day definition ------------------------
+
+_SLOW = WorkCalendar(extra_holidays=[date(2026, 9, 1)], extra_working_days=[date(2026, 11, 7)])
+_FAST = WorkCalendar(extra_holidays=[date(2026, 9, 1)], extra_working_days=[date(2026, 11, 7)])
+_DAYS = st.dates(min_value=date(2019, 1, 1), max_value=date(2028, 12, 31))
+
+
+def _slow_add(day: date, n: int) -> date:
+    """The library's own stepping over the corrected definition (what the fast path replaces)."""
+    return _SLOW._days.get_nth_working_day(day, n)
+
+
+def _slow_between(a: date, b: date) -> int:
+    if a == b:
+        return 0
+    step = timedelta(days=1 if a < b else -1)
+    count, day = 0, a
+    while day != b:
+        day += step
+        count += _SLOW._days.is_working_day(day if a < b else day + timedelta(days=1))
+    return count if a < b else -count
+
+
+@settings(max_examples=400, deadline=None)
+@given(_DAYS, st.integers(min_value=-60, max_value=60))
+def test_adding_working_days_matches_stepping_day_by_day(day: date, n: int) -> None:
+    assert _FAST.add_working_days(day, n) == _slow_add(day, n)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_DAYS, _DAYS)
+def test_counting_working_days_matches_stepping_day_by_day(a: date, b: date) -> None:
+    assert _FAST.working_days_between(a, b) == _slow_between(a, b)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_DAYS)
+def test_each_day_matches_the_definition(day: date) -> None:
+    assert _FAST.is_working_day(day) == _SLOW._days.is_working_day(day)
+    assert _FAST.effective_deadline(day) == (
+        day if _SLOW._days.is_working_day(day) else _slow_add(day, -1)
+    )
+
+
+def test_the_spring_2020_decree_days_are_crossed_in_one_step() -> None:
+    # 28 March – 11 May 2020 had no working day but the decree-free ones the library
+    # knows; from Friday 27 March one working day lands on 12 May (Указы № 206, 239, 294).
+    fresh = WorkCalendar()
+    assert fresh.add_working_days(date(2020, 3, 27), 1) == date(2020, 5, 12)
+    assert fresh.add_working_days(date(2020, 5, 12), -1) == date(2020, 3, 27)
+    assert fresh.working_days_between(date(2020, 3, 27), date(2020, 5, 12)) == 1
+
+
+def test_far_years_grow_the_layout_and_stay_exact() -> None:
+    fresh = WorkCalendar()
+    assert fresh.add_working_days(date(2026, 12, 30), 1) == date(2027, 1, 11)
+    # First use far away, then back: the layout grows instead of answering wrongly.
+    assert fresh.add_working_days(date(2031, 6, 1), -400) == _SLOW._days.get_nth_working_day(
+        date(2031, 6, 1), -400
+    )
+    assert fresh.working_days_between(date(2019, 1, 1), date(2031, 1, 1)) == sum(
+        _SLOW._days.is_working_day(date(2019, 1, 1) + timedelta(days=i))
+        for i in range(1, (date(2031, 1, 1) - date(2019, 1, 1)).days + 1)
+    )

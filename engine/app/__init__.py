@@ -23,17 +23,18 @@ from engine.core.links import Signer
 from engine.core.settings import Config, load_config
 from engine.core.workcalendar import WorkCalendar
 from engine.escalation.ladder import Ladder, load_ladders
-from engine.escalation.outbox import DeliveryResult, deliver
-from engine.escalation.sweep import Escalator, refresh_letter
-from engine.escalation.timeline import WorkingHours
+from engine.escalation.nextstep import attach, refresh_if_changed
+from engine.escalation.timeline import Planner, WorkingHours
 from engine.lifecycle.fire import ADMINISTRATIVE, CASES, Lifecycle
 from engine.lifecycle.workflow import WorkflowDef, load_workflow
-from notifications import Mailer
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # letters, their rendering and delivery load with the first use
     from engine.cases.help import HelpTemplate
     from engine.cases.progress import CaseEngine
     from engine.cases.rules import CaseRules
+    from engine.escalation.outbox import DeliveryResult
+    from engine.escalation.sweep import Escalator
+    from notifications import Mailer
 
 
 @dataclass
@@ -47,6 +48,7 @@ class App:
     moved_clock: bool = False
     _checked: bool = field(default=False, repr=False)
     _writable: bool = field(default=False, repr=False)
+    _next_steps_checked: bool = field(default=False, repr=False)
 
     @classmethod
     def load(cls, config_path: Path | None = None, now: str | None = None) -> App:
@@ -59,7 +61,11 @@ class App:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.config.database_url)
+        """The database; its sessions keep ``Task.next_step_at`` with :attr:`planner`
+        (engine.escalation.nextstep — the ladders are read when a task is first written)."""
+        engine = make_engine(self.config.database_url)
+        attach(engine, lambda: self.planner)
+        return engine
 
     def ready_engine(self) -> Engine:
         """The engine, after checking the schema is this program's (once per process)."""
@@ -129,16 +135,32 @@ class App:
         path = self.config.workflows_dir / "escalation.toml"
         return load_ladders(path, self.workflow, TEMPLATES)
 
+    def next_steps_current(self) -> int | None:
+        """Once per process, before the first sweep: if the ladders, working hours or
+        calendar changed since the stored ``next_step_at`` were computed, recompute them
+        all (how many moved; None: nothing had changed or already checked)."""
+        if self._next_steps_checked:
+            return None
+        moved = refresh_if_changed(self.writable_engine(), self.planner, self.clock.now())
+        self._next_steps_checked = True
+        return moved
+
+    @cached_property
+    def planner(self) -> Planner:
+        """Which ladder a task follows and when its next step falls due."""
+        return Planner(self.ladders, self.hours)
+
     @cached_property
     def escalator(self) -> Escalator:
+        from engine.escalation.sweep import Escalator
+
         cfg = self.config
         web = cfg.settings.web
         sender = cfg.settings.mail.sender
         templates = cfg.settings.mail.templates_dir
         return Escalator(
             workflow=self.workflow,
-            ladders=self.ladders,
-            hours=self.hours,
+            planner=self.planner,
             committee=cfg.settings.committee.name,
             base_url=self.base_url,
             mail_domain=sender.rpartition("@")[2] or "localhost",
@@ -181,6 +203,9 @@ class App:
         The daemon passes its long-lived mailer (one SMTP connection for many passes);
         ``measures sweep --send`` lets this method open and close one.
         """
+        from engine.escalation.outbox import deliver
+        from engine.escalation.sweep import refresh_letter
+
         cfg = self.config
         own = mailer is None
         used = self.mailer() if mailer is None else mailer

@@ -189,9 +189,10 @@ def risks_import(
     return DataIn(summary, CheckResult() if dry_run else check_cases(app))
 
 
-def check_cases(app: App) -> CheckResult:
-    """The periodic check (daemon job): cases whose period ended or whose data arrived."""
-    return app.cases.check(app.ready_engine())
+def check_cases(app: App, *, full: bool = True) -> CheckResult:
+    """The periodic check (daemon job): cases whose period ended or whose data arrived;
+    ``full=False``: only those a fact may hold for (see ``CaseEngine.due_case_ids``)."""
+    return app.cases.check(app.ready_engine(), full=full)
 
 
 # -- reading ----------------------------------------------------------------------------

@@ -3,28 +3,41 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import col, func, select
 
 from engine.app import App
 from engine.core import backup as backups
-from engine.core.db import session_scope, upgrade
-from engine.core.errors import DatabaseError, MeasuresError
+from engine.core.db import finish, session_scope, upgrade
+from engine.core.errors import DatabaseError, MeasuresError, WorkflowError
 from engine.core.flags import SIMULATION, get_flag, set_flag
-from engine.core.models import DaemonProcess, DaemonState, OutboxMessage, pk
+from engine.core.models import DaemonProcess, DaemonState, OutboxMessage, Task, pk
 from engine.escalation.digests import enqueue_digests
+from engine.escalation.nextstep import (
+    SCHEDULE_FLAG,
+    Difference,
+    fingerprint,
+    recompute,
+    refresh_if_changed,
+)
 from engine.escalation.outbox import DeliveryResult
-from engine.escalation.simulate import TimelineEntry
-from engine.escalation.simulate import simulate as timeline
-from engine.escalation.sweep import SweepResult, sweep
+from engine.escalation.simulate import TimelineEntry, iter_timeline
+from engine.escalation.sweep import SweepResult, record_state, sweep
 from engine.lifecycle.audit import VerifyResult
 from engine.lifecycle.audit import rekey as rekey_chain
 from engine.lifecycle.audit import verify as verify_chain
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,6 +58,16 @@ def init(app: App, *, simulation: bool = False) -> InitResult:
     """
     app.config.secret_key()  # generated on first start, kept in the data folder
     before, after = upgrade(app.engine)
+    # Rows from before schema 0006 (or computed with other ladders or another calendar)
+    # get their next step moments now, not at the daemon's first sweep. A broken workflow
+    # or ladders file does not stop the schema upgrade: every other command names the
+    # mistake, and the daemon refreshes the moments when it starts with a good one.
+    try:
+        planner = app.planner
+    except WorkflowError as exc:
+        log.warning("next steps not recomputed (the workflows are broken): %s", exc)
+    else:
+        refresh_if_changed(app.engine, planner, app.clock.now())
     with session_scope(app.engine) as session:
         rekeyed = rekey_chain(session, app.audit_key)
         if rekeyed is not None and not rekeyed.ok:
@@ -74,7 +97,9 @@ class SweepOnce:
 
 def take_due_steps(app: App, stop: threading.Event | None = None) -> SweepResult:
     """The sweep: every ladder step due now, taken once, its letters queued."""
-    return sweep(app.writable_engine(), app.escalator, app.clock, stop=stop)
+    app.next_steps_current()
+    batch = app.config.settings.daemon.sweep_batch
+    return sweep(app.writable_engine(), app.escalator, app.clock, batch_size=batch, stop=stop)
 
 
 def queue_digests(app: App) -> int:
@@ -87,6 +112,60 @@ def queue_digests(app: App) -> int:
     return enqueue_digests(
         app.writable_engine(), app.escalator, app.clock, decisions=waiting_decisions(app)
     )
+
+
+@dataclass(frozen=True)
+class Housekeeping:
+    letters: int  # outbox rows deleted
+    files: int  # spool files deleted
+
+
+HOUSEKEEPING = "housekeeping"
+
+
+def housekeeping(app: App) -> Housekeeping | None:
+    """Once a day: sent letters and spool files past ``mail.keep_days`` deleted, SQLite's
+    query planner statistics refreshed. None when today's was done (one read)."""
+    from engine.escalation.outbox import purge_sent
+
+    engine = app.writable_engine()
+    now = app.clock.now()
+    today = app.hours.local_date(now).isoformat()
+    if _done_on(engine, HOUSEKEEPING, today):
+        return None
+    keep = app.config.settings.mail.keep_days
+    letters = files = 0
+    if keep:
+        before = now - timedelta(days=keep)
+        letters = purge_sent(engine, before)
+        files = _purge_spool(app.config.spool_dir, before)
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:  # statistics for the planner, as SQLite advises
+            connection.exec_driver_sql("PRAGMA optimize")
+    record_state(engine, HOUSEKEEPING, now, {"day": today, "letters": letters, "files": files})
+    return Housekeeping(letters, files)
+
+
+def _done_on(engine: Engine, marker: str, day: str) -> bool:
+    """The daily job ``marker`` recorded (:func:`record_state`) that ``day``'s run is done."""
+    with session_scope(engine) as session:
+        row = session.get(DaemonState, marker)
+        return row is not None and row.value.get("day") == day
+
+
+def _purge_spool(folder: Path, before: datetime) -> int:
+    """Spool files (``*.eml``) last written before ``before``."""
+    if not folder.is_dir():
+        return 0
+    limit = before.timestamp()
+    removed = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith(".eml") and entry.stat().st_mtime < limit:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
 
 
 def register_daemon(app: App, host: str, pid: int) -> int:
@@ -138,11 +217,26 @@ def running_daemons(app: App) -> list[DaemonProcess]:
         )
 
 
+CASES_CHECKED = "cases"
+
+
 def check_school_cases(app: App) -> int:
-    """School cases whose help period ended or whose next round arrived move on; how many."""
+    """School cases whose help period ended or whose next round arrived move on; how many.
+
+    Every waiting case is judged once a local day (a ``daemonstate`` marker); the runs
+    between take only the cases a fact may hold for (set queries, engine.cases.progress),
+    so that a run with nothing due does not cost a transaction per waiting case.
+    """
     from engine.app.cases import check_cases
 
-    return check_cases(app).moves
+    engine = app.writable_engine()
+    now = app.clock.now()
+    today = app.hours.local_date(now).isoformat()
+    full = not _done_on(engine, CASES_CHECKED, today)
+    result = check_cases(app, full=full)
+    if full:
+        record_state(engine, CASES_CHECKED, now, {"day": today, "moves": result.moves})
+    return result.moves
 
 
 def sweep_once(app: App, *, send: bool) -> SweepOnce:
@@ -156,13 +250,24 @@ def sweep_once(app: App, *, send: bool) -> SweepOnce:
 
 def simulate(app: App, first: date, last: date) -> list[TimelineEntry]:
     """Every step the current data would produce between two days (both included)."""
+    with simulate_stream(app, first, last) as entries:
+        return list(entries)
+
+
+@contextlib.contextmanager
+def simulate_stream(app: App, first: date, last: date) -> Iterator[Iterator[TimelineEntry]]:
+    """:func:`simulate` as a stream in order of sending, read while the ``with`` lasts."""
     zone = app.config.timezone
     begin = datetime.combine(first, time(0), tzinfo=zone)
     finish = datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone) - timedelta(
         microseconds=1
     )
     with session_scope(app.ready_engine()) as session:
-        return timeline(session, app.escalator, begin, finish)
+        entries = iter_timeline(session, app.escalator, begin, finish)
+        try:
+            yield entries
+        finally:
+            entries.close()  # the temporary sort file goes at once
 
 
 def status(app: App) -> dict[str, Any]:
@@ -214,6 +319,57 @@ def status(app: App) -> dict[str, Any]:
         "calendar_changed": changed,
         "attention": {"count": count, "tasks": [a.as_json() for a in attention]},
     }
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """``measures doctor``: every task's next step moment computed from scratch."""
+
+    checked: int  # tasks
+    count: int  # tasks whose stored moment differs
+    differences: list[Difference]  # the first ones
+    fixed: bool
+    fingerprint_current: bool  # the ladders/hours/calendar fingerprint matches
+
+    def as_json(self, zone: Any) -> dict[str, Any]:
+        def moment(value: datetime | None) -> str | None:
+            return None if value is None else value.astimezone(zone).isoformat()
+
+        return {
+            "checked": self.checked,
+            "count": self.count,
+            "fixed": self.fixed,
+            "fingerprint_current": self.fingerprint_current,
+            "differences": [
+                {"task": d.task_id, "stored": moment(d.stored), "computed": moment(d.computed)}
+                for d in self.differences
+            ],
+        }
+
+
+def doctor(app: App, *, fix: bool, limit: int = 50) -> DoctorReport:
+    """Recompute every ``Task.next_step_at`` from scratch and compare with the stored one.
+
+    A difference means a change reached a task without moving its next step (a bug, or
+    rows written around the application): the sweep could take a step late or never.
+    ``fix`` writes the computed moments (and the current fingerprint) in one transaction.
+    """
+    engine = app.engine_for(dry_run=not fix)
+    planner = app.planner
+    found: list[Difference] = []
+    count = 0
+    with session_scope(engine) as session:
+        checked = session.exec(select(func.count()).select_from(Task)).one()
+        current = fingerprint(planner)
+        stored = get_flag(session, SCHEDULE_FLAG)
+        for difference in recompute(session.connection(), planner, fix=fix):
+            count += 1
+            if len(found) < limit:
+                found.append(difference)
+        if fix:
+            set_flag(session, SCHEDULE_FLAG, current, app.clock.now())
+        finish(session, dry_run=not fix)
+    return DoctorReport(checked, count, found, fix, stored == current)
 
 
 def verify_audit(app: App) -> VerifyResult:

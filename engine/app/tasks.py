@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from engine.app import App
 from engine.core.clock import local_date
@@ -11,9 +12,8 @@ from engine.core.errors import MeasuresError, NotFound
 from engine.core.models import AuditEvent, Person, Task
 from engine.directory.people import find_person
 from engine.lifecycle.fire import Fired
-from engine.queries import TaskRow
+from engine.queries import TaskRow, iter_tasks
 from engine.queries import history as task_history
-from engine.queries import list_tasks as query_tasks
 
 
 def list_tasks(
@@ -25,12 +25,27 @@ def list_tasks(
     overdue: bool = False,
 ) -> list[TaskRow]:
     """Tasks by due date; ``person`` (key or email) is responsible or supervisor."""
+    with stream_tasks(app, state=state, person=person, plan_id=plan_id, overdue=overdue) as rows:
+        return list(rows)
+
+
+@contextmanager
+def stream_tasks(
+    app: App,
+    *,
+    state: str | None = None,
+    person: str | None = None,
+    plan_id: int | None = None,
+    overdue: bool = False,
+) -> Iterator[Iterator[TaskRow]]:
+    """:func:`list_tasks` as a stream, read while the ``with`` block lasts (a listing of
+    any size starts at once and is never held whole)."""
     workflow = app.workflow
     if state and state not in workflow.states:
         raise MeasuresError(f"--state: нет состояния {state!r}; есть: {', '.join(workflow.states)}")
     with session_scope(app.ready_engine()) as session:
         who = find_person(session, person) if person else None
-        return query_tasks(
+        yield iter_tasks(
             session,
             workflow,
             app.calendar,

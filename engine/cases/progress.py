@@ -141,7 +141,11 @@ class CaseEngine:
     @staticmethod
     def next_round_arrived(session: Session, case: SchoolCase) -> bool:
         """Results of the next round, or the next list of this kind, are in."""
-        after = case.year + 1
+        return CaseEngine.round_after_arrived(session, case.year, case.kind)
+
+    @staticmethod
+    def round_after_arrived(session: Session, year: int, kind: str) -> bool:
+        after = year + 1
         results = session.exec(
             select(AssessmentResult.id).where(AssessmentResult.year == after).limit(1)
         ).first()
@@ -149,7 +153,7 @@ class CaseEngine:
             return True
         listed = session.exec(
             select(RiskFlag.id)
-            .where(RiskFlag.year == after, RiskFlag.kind == case.kind, RiskFlag.source != "")
+            .where(RiskFlag.year == after, RiskFlag.kind == kind, RiskFlag.source != "")
             .limit(1)
         ).first()
         return listed is not None
@@ -333,22 +337,98 @@ class CaseEngine:
             if any(e.when in _TIMED for e in self.workflow.automatic(s))
         )
 
-    def check(self, engine: Engine) -> CheckResult:
+    def _states_waiting_for(self, facts: frozenset[str]) -> list[str]:
+        return [
+            s
+            for s in self.workflow.states
+            if any(e.when in facts for e in self.workflow.automatic(s))
+        ]
+
+    def due_case_ids(self, session: Session) -> list[int]:
+        """The waiting cases a fact may now hold for, by set queries (no case is judged):
+
+        - waiting for the help to finish: the help programme's period has ended, the next
+          round's data is in and the school has help tasks (finishing every task moves
+          the case in that task's own transaction, see :meth:`on_task_fired`);
+        - waiting for an evaluation: none stored for the current data, or one whose
+          verdict should have moved the case.
+
+        What else can make a fact hold without new data or a new day (a help plan edited
+        so that the tasks left are all done) is taken by the full check, once a day.
+        """
+        ids: set[int | None] = set()
+        finishing = self._states_waiting_for(frozenset({"help_finished"}))
+        if finishing:
+            waiting = session.exec(
+                select(SchoolCase.year, SchoolCase.kind)
+                .join(Plan, col(Plan.id) == SchoolCase.help_plan_id)
+                .where(col(SchoolCase.state).in_(finishing), Plan.period_end < self.today())
+                .distinct()
+            ).all()
+            for year, kind in waiting:
+                if not self.round_after_arrived(session, year, kind):
+                    continue
+                has_help = (
+                    select(Task.id)
+                    .join(Measure, col(Measure.id) == Task.measure_id)
+                    .where(
+                        Measure.plan_id == SchoolCase.help_plan_id,
+                        Task.school_id == SchoolCase.school_id,
+                        col(Task.detached_at).is_(None),
+                    )
+                    .exists()
+                )
+                ids.update(
+                    session.exec(
+                        select(SchoolCase.id)
+                        .join(Plan, col(Plan.id) == SchoolCase.help_plan_id)
+                        .where(
+                            col(SchoolCase.state).in_(finishing),
+                            Plan.period_end < self.today(),
+                            SchoolCase.year == year,
+                            SchoolCase.kind == kind,
+                            has_help,
+                        )
+                    ).all()
+                )
+        judged = self._states_waiting_for(_EVALUATED)
+        if judged:
+            settled = (
+                select(CaseEvaluation.id)
+                .where(
+                    CaseEvaluation.case_id == SchoolCase.id,
+                    CaseEvaluation.data_stamp == self.data_stamp(session),
+                    col(CaseEvaluation.verdict).not_in(("shift", "no_shift")),
+                )
+                .exists()
+            )
+            ids.update(
+                session.exec(
+                    select(SchoolCase.id).where(col(SchoolCase.state).in_(judged), ~settled)
+                ).all()
+            )
+        return sorted(i for i in ids if i is not None)
+
+    def check(self, engine: Engine, *, full: bool = True) -> CheckResult:
         """The periodic check: cases waiting for time or data, each case its own transaction.
 
-        A case another daemon holds is skipped (``SKIP LOCKED``); one moved by somebody
-        meanwhile is left to the next run.
+        ``full``: every waiting case is judged (once a day, and after data came in);
+        otherwise only :meth:`due_case_ids`, so that a check with nothing due costs a few
+        set queries, not a transaction per waiting case. A case another daemon holds is
+        skipped (``SKIP LOCKED``); one moved by somebody meanwhile is left to the next run.
         """
         result = CheckResult()
         states = self.timed_states()
         with session_scope(engine) as session:
-            # the state index alone: the ids of the waiting cases, not a walk over all
-            ids = sorted(
-                pk(case)
-                for case in session.exec(
-                    select(SchoolCase).where(col(SchoolCase.state).in_(states))
+            if full:  # the state index alone: the ids of the waiting cases
+                ids = sorted(
+                    pk(case)
+                    for case in session.exec(
+                        select(SchoolCase).where(col(SchoolCase.state).in_(states))
+                    )
                 )
-            )
+            else:
+                ids = self.due_case_ids(session)
         for case_id in ids:
             try:
                 with session_scope(engine) as session:

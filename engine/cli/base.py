@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
+from itertools import islice
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from engine.app import App
 from engine.core.errors import MeasuresError
+
+if TYPE_CHECKING:  # the application (SQLAlchemy, the models...) loads with the first command
+    from engine.app import App
 
 app = typer.Typer(
     rich_markup_mode="markdown",
@@ -66,6 +71,8 @@ _russian_help()
 out = Console(soft_wrap=False)
 err = Console(stderr=True, soft_wrap=True)
 
+T = TypeVar("T")
+
 #: Largest id a person may type: the databases' 64-bit keys.
 MAX_ID = 2**62
 
@@ -73,6 +80,8 @@ MAX_ID = 2**62
 def state_of(ctx: typer.Context) -> App:
     state: App | None = ctx.obj
     if state is None:
+        from engine.app import App
+
         params = ctx.find_root().params
         state = App.load(params.get("config"), params.get("now"))
         ctx.find_root().obj = state
@@ -113,6 +122,40 @@ TaskId = Annotated[
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def print_json_rows(rows: Iterable[Any]) -> None:
+    """A JSON list written item by item as it is read — the text :func:`print_json` would
+    write for the whole list, without holding it."""
+    first = True
+    for row in rows:
+        item = json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        sys.stdout.write(("[\n  " if first else ",\n  ") + item)
+        first = False
+    sys.stdout.write("[]\n" if first else "\n]\n")
+
+
+#: Rows per printed table of a long listing: a page is printed before the next is read.
+PAGE_ROWS = 200
+
+
+def print_pages(
+    rows: Iterable[T], headers: Sequence[str], cells: Callable[[T], Sequence[str | Text]]
+) -> int:
+    """A listing of any length as tables of :data:`PAGE_ROWS` rows (the header once),
+    each printed as soon as it is read; how many rows were printed."""
+    iterator = iter(rows)
+    shown = 0
+    while page := list(islice(iterator, PAGE_ROWS)):
+        lines = table(*headers)
+        lines.show_header = shown == 0
+        for row in page:
+            lines.add_row(*cells(row))
+        out.print(lines)
+        shown += len(page)
+    if shown == 0:
+        out.print(table(*headers))
+    return shown
 
 
 def table(*headers: str) -> Table:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
 from rich.text import Text
 
-from engine.cli.base import app, err, out, parse_span, print_json, state_of, table
+from engine.cli.base import (
+    app,
+    err,
+    out,
+    parse_span,
+    print_json,
+    print_json_rows,
+    print_pages,
+    state_of,
+    table,
+)
 
 _ANCHORS = {"due": "срок", "start": "начало", "state": "вход в состояние"}
 _RECIPIENTS = {
@@ -89,28 +100,30 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Вывод для программ (JSON).")] = False,
 ) -> None:
     """Показать все напоминания и эскалации, которые дадут нынешние данные; ничего не шлёт."""
-    from engine.app.operations import simulate as timeline
+    from engine.app.operations import simulate_stream
+    from engine.escalation.simulate import TimelineEntry
 
     state = state_of(ctx)
     zone = state.config.timezone
-    entries = timeline(state, *parse_span(start, end, "--from/--to"))
-    if as_json:
-        print_json([entry.as_json(state.escalator) for entry in entries])
-        return
-    shown = table("Отправка", "Задача", "Мер.", "Шаг", "Получатели")
-    for entry in entries:
-        who = ", ".join(entry.recipients) or "—"
-        if entry.without_email:
-            who += f" (нет адреса: {', '.join(entry.without_email)})"
-        shown.add_row(
-            entry.send_at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
-            str(entry.task_id),
-            entry.measure_number,
-            entry.step + (" (пропуск)" if entry.skipped else ""),
-            who,
-        )
-    out.print(shown)
-    out.print(f"Шагов: {len(entries)}.")
+    with simulate_stream(state, *parse_span(start, end, "--from/--to")) as entries:
+        if as_json:
+            print_json_rows(entry.as_json(state.escalator) for entry in entries)
+            return
+
+        def cells(entry: TimelineEntry) -> list[str]:
+            who = ", ".join(entry.recipients) or "—"
+            if entry.without_email:
+                who += f" (нет адреса: {', '.join(entry.without_email)})"
+            return [
+                entry.send_at.astimezone(zone).strftime("%d.%m.%Y %H:%M"),
+                str(entry.task_id),
+                entry.measure_number,
+                entry.step + (" (пропуск)" if entry.skipped else ""),
+                who,
+            ]
+
+        shown = print_pages(entries, ("Отправка", "Задача", "Мер.", "Шаг", "Получатели"), cells)
+    out.print(f"Шагов: {shown}.")
 
 
 @app.command()
@@ -203,6 +216,58 @@ _OUTBOX_STATES = {
     "failed": "не доставлено",
     "dropped": "устарели и не отправлены",
 }
+
+
+@app.command()
+def doctor(
+    ctx: typer.Context,
+    fix: Annotated[
+        bool, typer.Option("--fix", help="Исправить расхождения (пересчитать и записать).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Вывод для программ (JSON).")] = False,
+) -> None:
+    """Пересчитать с нуля, когда у каждой задачи следующий шаг напоминаний, и сравнить
+    с записанным; код выхода 1, если есть расхождения (без --fix)."""
+    from engine.app.operations import doctor as check
+    from engine.core.words import TASKS, count_ru
+
+    state = state_of(ctx)
+    zone = state.config.timezone
+    report = check(state, fix=fix)
+    if as_json:
+        print_json(report.as_json(zone))
+    else:
+
+        def moment(value: datetime | None) -> str:
+            return "нет шага" if value is None else f"{value.astimezone(zone):%d.%m.%Y %H:%M}"
+
+        out.print(f"Проверено: {count_ru(report.checked, *TASKS)}.")
+        for item in report.differences:
+            out.print(
+                f"  задача {item.task_id}: записано — {moment(item.stored)}, "
+                f"по расчёту — {moment(item.computed)}"
+            )
+        if report.count > len(report.differences):
+            out.print(f"  … и ещё {report.count - len(report.differences)}")
+        if not report.count:
+            out.print("Расхождений нет: следующие шаги у всех задач записаны верно.")
+        elif fix:
+            out.print(f"Исправлено: {count_ru(report.count, *TASKS)}.")
+        else:
+            err.print(
+                Text(
+                    f"Расхождения: {count_ru(report.count, *TASKS)}. Исправить: measures "
+                    "doctor --fix.",
+                    style="red",
+                )
+            )
+        if not report.fingerprint_current and not fix:
+            out.print(
+                "Лестницы, рабочие часы или календарь изменились после расчёта: демон "
+                "пересчитает всё при запуске."
+            )
+    if report.count and not fix:
+        raise typer.Exit(1)
 
 
 @ladder_app.command("show")

@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
-from engine.cli.base import TaskId, app, out, print_json, shorten, state_of, table
+from engine.cli.base import (
+    TaskId,
+    app,
+    out,
+    print_json,
+    print_json_rows,
+    print_pages,
+    shorten,
+    state_of,
+    table,
+)
 from engine.core.words import initials
 
 if TYPE_CHECKING:
@@ -54,35 +64,48 @@ def tasks(
         bool,
         typer.Option("--overdue", help="Только просроченные задачи, по которым ещё ждут работы."),
     ] = False,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", help="Показать не больше стольких задач (первые по сроку).", min=1),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Вывод для программ (JSON).")] = False,
 ) -> None:
     """Показать задачи: срок (фактический — последний рабочий день), ответственный, состояние."""
-    from engine.app.tasks import list_tasks
+    from itertools import islice
+
+    from engine.app.tasks import stream_tasks
     from engine.core.words import TASKS, count_ru
 
     state = state_of(ctx)
     workflow = state.workflow
-    rows = list_tasks(state, state=state_filter, person=person, plan_id=plan, overdue=overdue)
-    if as_json:
-        print_json([row.as_json() for row in rows])
-        return
-    shown = table("№", "Мероприятие", "Ответственный", "Срок", "Состояние")
-    for row in rows:
-        title = f"{row.measure_number}. {shorten(row.title, TITLE_WIDTH)}"
-        if row.school:
-            title += f"\n{row.school}"
-        if row.detached:
-            title += "\n(исключено из документа)"
-        shown.add_row(
-            str(row.id),
-            f"{title}\nплан {row.plan_id}",
-            initials(row.responsible_name) if row.responsible_name else Text("не назначен"),
-            deadline_cell(row),
-            workflow.label(row.state),
-        )
-    out.print(shown)
-    late = sum(1 for row in rows if row.overdue)
-    out.print(f"{count_ru(len(rows), *TASKS)}" + (f", просрочено: {late}" if late else "") + ".")
+    with stream_tasks(
+        state, state=state_filter, person=person, plan_id=plan, overdue=overdue
+    ) as found:
+        rows = islice(found, limit)
+        if as_json:
+            print_json_rows(row.as_json() for row in rows)
+            return
+        late = 0
+
+        def cells(row: TaskRow) -> list[str | Text]:
+            nonlocal late
+            late += row.overdue
+            title = f"{row.measure_number}. {shorten(row.title, TITLE_WIDTH)}"
+            if row.school:
+                title += f"\n{row.school}"
+            if row.detached:
+                title += "\n(исключено из документа)"
+            return [
+                str(row.id),
+                f"{title}\nплан {row.plan_id}",
+                initials(row.responsible_name) if row.responsible_name else Text("не назначен"),
+                deadline_cell(row),
+                workflow.label(row.state),
+            ]
+
+        shown = print_pages(rows, ("№", "Мероприятие", "Ответственный", "Срок", "Состояние"), cells)
+    cut = " (первые по сроку: --limit)" if limit is not None and shown == limit else ""
+    out.print(f"{count_ru(shown, *TASKS)}{cut}" + (f", просрочено: {late}" if late else "") + ".")
 
 
 @app.command()

@@ -13,21 +13,22 @@ upgrades it) or newer than this program.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
 from engine.core.errors import ConfigError, DatabaseError
+
+if TYPE_CHECKING:  # alembic is imported by the upgrade only (every command checks the schema)
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -96,17 +97,37 @@ def finish(session: Session, *, dry_run: bool) -> None:
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
     return config
 
 
+#: ``revision = "…"`` and ``down_revision = "…" | None`` of a migration file.
+_REVISION = re.compile(r'^(down_)?revision(?:\s*:[^=\n]*)?\s*=\s*(?:"([^"]*)"|None)', re.M)
+
+
+@cache
+def revisions() -> dict[str, str | None]:
+    """Every revision of the migrations folder and the one it follows, read from the
+    files' text without importing alembic (which costs a command a quarter of a second
+    to start); tests/test_db.py checks that alembic reads the same."""
+    found: dict[str, str | None] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        values = {m[1] or "": m[2] for m in _REVISION.finditer(path.read_text(encoding="utf-8"))}
+        if values.get(""):
+            found[str(values[""])] = values.get("down_")
+    return found
+
+
 def head_revision() -> str:
-    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
-    head = script.get_current_head()
-    assert head is not None
-    return head
+    known = revisions()
+    heads = set(known) - set(known.values())
+    if len(heads) != 1:
+        raise DatabaseError(f"the migrations have {len(heads)} heads, one expected: {heads}")
+    return heads.pop()
 
 
 def sqlite_file(engine: Engine) -> Path | None:
@@ -125,7 +146,10 @@ def current_revision(engine: Engine) -> str | None:
         return None
     try:
         with engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            found = connection.execute(text("SELECT version_num FROM alembic_version"))
+            return found.scalars().first()
     except OperationalError as exc:
         raise DatabaseError(f"не удаётся открыть базу данных {engine.url!r}: {exc.orig}") from None
 
@@ -137,6 +161,8 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
     path = sqlite_file(engine)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
+    from alembic import command
+
     command.upgrade(_alembic_config(engine), "head")
     return before, head_revision()
 
@@ -144,14 +170,11 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
 def _refuse_unknown(revision: str | None) -> None:
     if revision is None:
         return
-    script = ScriptDirectory.from_config(_alembic_config(create_engine("sqlite://")))
-    try:
-        script.get_revision(revision)
-    except Exception:
+    if revision not in revisions():
         raise DatabaseError(
             f"схема базы данных — версия {revision}, которой эта версия measures не знает: "
             "базу создала более новая версия программы. Обновите measures."
-        ) from None
+        )
 
 
 def check_schema(engine: Engine) -> None:

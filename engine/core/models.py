@@ -215,6 +215,10 @@ class Task(SQLModel, table=True):
     # Set when an edited document (or calendar) no longer has this task but it has a
     # history to keep: it is then left out of sweeps, digests and lists of open work.
     detached_at: datetime | None = None
+    # When the next ladder step falls due (engine.escalation.nextstep keeps it current in
+    # the transaction of every change that moves it); None: nothing is planned. The sweep
+    # reads only the tasks whose moment has come.
+    next_step_at: datetime | None = Field(default=None, index=True)
     report: str = ""
     # Fields a clerk set by hand ("dates", "responsible", "supervisor"): a re-import or a
     # re-dating keeps them as they are.
@@ -323,7 +327,7 @@ class OutboxMessage(SQLModel, table=True):
     body_text: str
     body_html: str
     message_id: str = Field(max_length=250)
-    created_at: datetime
+    created_at: datetime = Field(index=True)  # retention deletes by it
     not_before: datetime = Field(index=True)
     status: str = Field(default="pending", max_length=20, index=True)
     attempts: int = 0
@@ -340,7 +344,8 @@ class OutboxMessage(SQLModel, table=True):
 class DatabaseFlag(SQLModel, table=True):
     """A fact about the database itself: ``simulation`` (``measures init --simulation``
     lets commands run at a moved clock), ``calendar`` (the fingerprint of the working-day
-    calendar the stored due dates were computed with)."""
+    calendar the stored due dates were computed with), ``schedule`` (that of the ladders,
+    hours and calendar the stored ``Task.next_step_at`` were computed with)."""
 
     name: str = Field(primary_key=True, max_length=64)
     value: str = ""

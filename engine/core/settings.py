@@ -137,6 +137,13 @@ class MailSettings:
         "name of a shipped template (reminder.txt, _base.html, ...) is used instead. "
         "Empty: the shipped templates only.",
     )
+    keep_days: int = _setting(
+        90,
+        "Days a sent (or dropped as out of date) letter stays in the outbox, and an .eml "
+        "file in the spool folder; older ones are deleted once a day. 0: keep them forever.",
+        minimum=0,
+        maximum=36500,
+    )
     max_attempts: int = _setting(
         8,
         "Delivery attempts for a message before it is marked failed (temporary errors "
@@ -156,6 +163,13 @@ class DaemonSettings:
     )
     delivery_seconds: int = _setting(
         30, "How often the daemon sends what is waiting in the outbox.", minimum=1, maximum=86400
+    )
+    sweep_batch: int = _setting(
+        500,
+        "Tasks a sweep takes per transaction; daemons sharing one PostgreSQL divide the "
+        "due work batch by batch.",
+        minimum=1,
+        maximum=10000,
     )
 
 

@@ -8,8 +8,12 @@ next year's decree before a release follows it, a regional holiday, a school's s
 comes from the configuration as corrections.
 
 The corrections live in a subclass of the library's calendar that overrides its
-``is_working_day``, so the library's own counting (``get_nth_working_day``,
-``get_working_days_count``) sees them and no second stepping loop has to be kept in line.
+``is_working_day``: that is the *definition* of a working day. Counting does not step
+through it day by day (the sweep asks the calendar tens of times per task): the days of a
+range of years are laid out once as a sorted array of working days, and adding or counting
+working days is a ``bisect`` and an index into it. The range grows by whole years when a
+date outside it is asked for; a test compares the arithmetic with the day-by-day
+definition.
 
 Days the President declared non-working by decree ("нерабочие дни с сохранением
 заработной платы": spring 2020, 4–7 May 2021, 30 October – 7 November 2021) are not in
@@ -19,7 +23,11 @@ each with its act, and count as days off like the configured extra holidays.
 
 from __future__ import annotations
 
+import threading
+from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
@@ -32,6 +40,10 @@ from engine.core import tomlfile
 from engine.core.errors import ConfigError
 
 SATURDAY = 5
+#: Years laid out at once around the first date asked for, and added when one outside
+#: is asked for; dates outside ``_FAR`` are counted day by day (nobody plans there).
+_SPAN_YEARS = 2
+_FAR = (date(1900, 1, 1).toordinal(), date(2200, 12, 31).toordinal())
 EXTRA_HOLIDAY_NAME = "Дополнительный нерабочий день (настройка комитета)"
 DECREES_FILE = Path(__file__).with_name("calendar_decrees.toml")
 
@@ -95,6 +107,25 @@ class _CorrectedRU(Russia):
         return super().is_working_day(day)
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """Whole years ``first``..``last`` of the calendar: a flag per day and the sorted
+    ordinals of the working days. Replaced as a whole when it grows (threads read it)."""
+
+    first: int  # ordinal of 1 January of the first year
+    last: int  # ordinal of 31 December of the last year
+    working: bytes  # 1 for a working day, indexed by ordinal - first
+    days: array[int]  # ordinals of the working days, ascending
+
+
+def _lay_out(definition: _CorrectedRU, first_year: int, last_year: int) -> _Layout:
+    first = date(first_year, 1, 1).toordinal()
+    last = date(last_year, 12, 31).toordinal()
+    flags = bytes(definition.is_working_day(date.fromordinal(o)) for o in range(first, last + 1))
+    days = array("i", (first + i for i, flag in enumerate(flags) if flag))
+    return _Layout(first, last, flags, days)
+
+
 class WorkCalendar:
     """The committee's working-day calendar.
 
@@ -120,9 +151,38 @@ class WorkCalendar:
             raise ValueError(f"dates both in extra_holidays and extra_working_days: {listed}")
         chosen = bundled_decrees() if decrees is None else decrees
         self._days = _CorrectedRU(off, on, six_day_week, chosen, language="ru")
+        self._layout: _Layout | None = None
+        self._growing = threading.Lock()
+
+    # -- the laid-out years -------------------------------------------------------------
+
+    def _covering(self, first: int, last: int) -> _Layout | None:
+        """A layout holding the ordinals ``first``..``last``, grown if needed; None when
+        they lie outside the years worth laying out."""
+        layout = self._layout
+        if layout is not None and layout.first <= first and last <= layout.last:
+            return layout
+        if first < _FAR[0] or last > _FAR[1]:
+            return None
+        with self._growing:
+            layout = self._layout
+            low = date.fromordinal(first).year - 1
+            high = date.fromordinal(last).year + _SPAN_YEARS
+            if layout is not None:
+                low = min(low, date.fromordinal(layout.first).year)
+                high = max(high, date.fromordinal(layout.last).year)
+                if layout.first <= first and last <= layout.last:
+                    return layout
+            layout = _lay_out(self._days, low, high)
+            self._layout = layout
+            return layout
 
     def is_working_day(self, day: date) -> bool:
-        return self._days.is_working_day(day)
+        ordinal = day.toordinal()
+        layout = self._covering(ordinal, ordinal)
+        if layout is None:
+            return self._days.is_working_day(day)
+        return bool(layout.working[ordinal - layout.first])
 
     def holiday_name(self, day: date) -> str | None:
         """Why a day is off, for messages; None for a working day or a plain weekend."""
@@ -143,7 +203,21 @@ class WorkCalendar:
         working day — "on the day of the event" for an event on a day off means the first
         day people are at work, never a day earlier than the event.
         """
-        return self._days.get_nth_working_day(day, n)
+        ordinal = day.toordinal()
+        reach = 2 * abs(n) + 31  # a first guess of the days to lay out; grown if short
+        while True:
+            low, high = (ordinal - reach, ordinal) if n < 0 else (ordinal, ordinal + reach)
+            layout = self._covering(low, high)
+            if layout is None:
+                return self._days.get_nth_working_day(day, n)
+            days = layout.days
+            # n > 0: the n-th after the day; else from the first on or after it (n = 0:
+            # that one itself; n < 0: back from it).
+            first_after = bisect_right(days, ordinal) - 1 if n > 0 else bisect_left(days, ordinal)
+            index = first_after + n
+            if 0 <= index < len(days):
+                return date.fromordinal(days[index])
+            reach = 2 * reach + 366
 
     def next_working_day(self, day: date) -> date:
         """The first working day strictly after ``day``."""
@@ -180,6 +254,12 @@ class WorkCalendar:
         """
         if a == b:
             return 0
-        if a < b:
-            return self._days.get_working_days_count(a + timedelta(days=1), b)
-        return -self._days.get_working_days_count(b, a - timedelta(days=1))
+        low, high = sorted((a.toordinal(), b.toordinal()))
+        layout = self._covering(low, high)
+        if layout is None:
+            if a < b:
+                return self._days.get_working_days_count(a + timedelta(days=1), b)
+            return -self._days.get_working_days_count(b, a - timedelta(days=1))
+        days = layout.days
+        count = bisect_right(days, high) - bisect_right(days, low)
+        return count if a < b else -count

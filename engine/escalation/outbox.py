@@ -1,12 +1,16 @@
-"""Delivering the outbox: claim, send, mark — with retries only for what is transient.
+"""Delivering the outbox: claim a batch, send it on one connection, record the outcomes.
 
-Rows are claimed one at a time with a short lease (``status = 'sending'``) in their own
-transaction, sent outside any transaction, then marked — only if the lease is still
-theirs, so a slow send whose lease ran out cannot overwrite what another daemon did.
-A daemon killed between sending and marking leaves the row ``sending``; when the lease
-runs out it is sent again with the same Message-ID (the spool overwrites its file; mail
-clients fold the duplicate), so a message is never lost. Mail goes out only within
-working hours on working days.
+Due rows are claimed a batch at a time with a lease (``status = 'sending'``,
+``lease_until``) in one short transaction (``FOR UPDATE SKIP LOCKED``: several daemons
+take different rows), sent one after another outside any transaction on the mailer's one
+connection, then the batch's outcomes are recorded in one transaction — each only if the
+lease is still this claim's, so a send whose lease ran out cannot overwrite what another
+daemon did. A batch stops early (and gives its unsent rows back) when its lease nears its
+end or the daemon is stopping. A daemon killed between sending and recording leaves rows
+``sending``; when the lease runs out they are sent again with the same Message-ID (the
+spool overwrites its file; mail clients fold the duplicate), so a message is never lost.
+Mail goes out only within working hours on working days. The database work runs in a
+worker thread, so the event loop (the web pages, the other jobs) is never blocked by it.
 
 A letter speaks of the working day it was meant to leave on ("сегодня", "через 2 рабочих
 дня"). One that could not leave that day (the mail server was down, the daemon stopped)
@@ -17,10 +21,11 @@ moment of sending.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, update
@@ -43,6 +48,8 @@ from notifications import (
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
+#: A batch stops sending when less than this is left of its lease.
+LEASE_MARGIN = timedelta(minutes=1)
 #: Letters a person is waiting for right now: they leave outside working hours too.
 URGENT_KINDS = ("signin", "mail_test")
 #: Waits after the 1st, 2nd, … transient failure; the last one repeats.
@@ -64,9 +71,10 @@ class DeliveryResult:
     quiet: bool = False  # outside working hours: only urgent letters (sign-in) attempted
 
 
-def _claim_one(engine: Engine, now: datetime, urgent_only: bool = False) -> OutboxMessage | None:
-    """Take the oldest due row with a fresh lease; one at a time, so a lease only has to
-    outlast one send, not a whole batch of slow ones."""
+def _claim(
+    engine: Engine, now: datetime, size: int, urgent_only: bool = False
+) -> list[OutboxMessage]:
+    """Take up to ``size`` of the oldest due rows with one fresh lease, in one transaction."""
     with session_scope(engine) as session:
         query = select(OutboxMessage).where(
             or_(
@@ -76,35 +84,76 @@ def _claim_one(engine: Engine, now: datetime, urgent_only: bool = False) -> Outb
         )
         if urgent_only:
             query = query.where(col(OutboxMessage.kind).in_(URGENT_KINDS))
-        row = session.exec(
-            query.order_by(col(OutboxMessage.id)).limit(1).with_for_update(skip_locked=True)
-        ).first()
-        if row is None:
-            return None
-        row.status = "sending"
-        row.lease_until = now + LEASE
-        session.add(row)
-        session.commit()
-        return row
-
-
-def _finish(engine: Engine, claimed: OutboxMessage, **fields: object) -> bool:
-    """Record the outcome only if this claim still owns the row (its lease is ours)."""
-    values = {"lease_until": None, **fields}
-    with session_scope(engine) as session:
-        result = session.execute(
-            update(OutboxMessage)
-            .where(
-                col(OutboxMessage.id) == claimed.id,
-                col(OutboxMessage.status) == "sending",
-                col(OutboxMessage.lease_until) == claimed.lease_until,
+        rows = list(
+            session.exec(
+                query.order_by(col(OutboxMessage.id)).limit(size).with_for_update(skip_locked=True)
             )
-            .values(**values)
+        )
+        if not rows:
+            return []
+        lease = now + LEASE
+        session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_([row.id for row in rows]))
+            .values(status="sending", lease_until=lease)
         )
         session.commit()
-        owned = bool(getattr(result, "rowcount", 0))
-    if not owned:
-        log.warning("outbox %s: lease lost before the outcome was recorded", claimed.id)
+        for row in rows:
+            row.status, row.lease_until = "sending", lease
+        return rows
+
+
+@dataclass
+class _Outcomes:
+    """What happened to each row of a claimed batch, recorded together."""
+
+    lease: datetime | None
+    sent: list[int] = field(default_factory=list)  # sent as stored
+    changed: list[tuple[OutboxMessage, dict[str, object]]] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)  # not tried: back to pending
+
+
+def _record(engine: Engine, outcomes: _Outcomes, now: datetime) -> set[int]:
+    """Record a batch's outcomes in one transaction, each only where the lease is still
+    this claim's; the ids recorded."""
+    owned: set[int] = set()
+    ours = (col(OutboxMessage.status) == "sending") & (
+        col(OutboxMessage.lease_until) == outcomes.lease
+    )
+    with session_scope(engine) as session:
+        for ids, values in (
+            (
+                outcomes.sent,
+                {
+                    "status": "sent",
+                    "attempts": col(OutboxMessage.attempts) + 1,
+                    "sent_at": now,
+                    "last_error": "",
+                    "lease_until": None,
+                },
+            ),
+            (outcomes.released, {"status": "pending", "lease_until": None}),
+        ):
+            if ids:
+                found = session.execute(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id).in_(ids), ours)
+                    .values(**values)
+                    .returning(col(OutboxMessage.id))
+                )
+                owned.update(found.scalars())
+        for row, values in outcomes.changed:
+            found = session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id) == row.id, ours)
+                .values(lease_until=None, **values)
+                .returning(col(OutboxMessage.id))
+            )
+            owned.update(found.scalars())
+        session.commit()
+    lost = {*outcomes.sent, *(row.id or 0 for row, _ in outcomes.changed)} - owned
+    if lost:
+        log.warning("outbox %s: lease lost before the outcome was recorded", sorted(lost))
     return owned
 
 
@@ -133,92 +182,52 @@ async def deliver(
     sender: str,
     sender_name: str,
     max_attempts: int,
-    batch: int = 50,
+    batch: int = 100,
     stop: threading.Event | None = None,
     refresh: Callable[[OutboxMessage, datetime], Refreshed] | None = None,
 ) -> DeliveryResult:
-    """Send up to ``batch`` due messages; safe to run in several daemons at once.
+    """Send every due message, a batch at a time; safe to run in several daemons at once.
 
-    ``stop`` is checked between messages: a stopping daemon finishes the one in flight.
+    ``stop`` is checked between messages: a stopping daemon finishes the one in flight,
+    records its batch and gives the rest back.
     """
     result = DeliveryResult()
     now = clock.now()
     # Outside working hours only urgent letters (a sign-in link) leave.
     result.quiet = not hours.is_open(now)
-    for _ in range(batch):
-        if stop is not None and stop.is_set():
+    while stop is None or not stop.is_set():
+        rows = await asyncio.to_thread(_claim, engine, clock.now(), batch, result.quiet)
+        if not rows:
             break
-        row = _claim_one(engine, clock.now(), result.quiet)
-        if row is None:
-            break
-        attempts = row.attempts + 1
-        moment = clock.now()
-        fresh: dict[str, object] = {}
-        if refresh is not None and row.valid_until is not None and moment > row.valid_until:
-            renewed = refresh(row, moment)
-            if renewed.letter is None:
-                log.info("outbox %s: dropped: %s", row.id, renewed.note)
-                _finish(engine, row, status="dropped", note=renewed.note)
-                result.dropped += 1
-                continue
-            fresh = {
-                "subject": renewed.letter.subject,
-                "body_text": renewed.letter.text,
-                "body_html": renewed.letter.html,
-                "valid_until": renewed.valid_until,
-                "note": renewed.note,
-            }
-            row.subject = renewed.letter.subject
-            row.body_text, row.body_html = renewed.letter.text, renewed.letter.html
-        try:
-            message = build_message(
-                RenderedMessage(row.subject, row.body_text, row.body_html),
-                sender=sender,
-                sender_name=sender_name,
-                recipient_name=row.recipient_name,
-                recipient_email=row.recipient_email,
-                message_id=row.message_id,
-                date=moment,
-                headers=_headers(row),
-                calendar=row.ics,
+        outcomes = _Outcomes(rows[0].lease_until)
+        for index, row in enumerate(rows):
+            if (stop is not None and stop.is_set()) or (
+                outcomes.lease is not None and clock.now() >= outcomes.lease - LEASE_MARGIN
+            ):
+                outcomes.released.extend(r.id for r in rows[index:] if r.id is not None)
+                break
+            await _send_one(
+                row, mailer, clock, hours, sender, sender_name, max_attempts, refresh, outcomes
             )
-            await mailer.send(message)
-        except TransientMailError as exc:
-            if attempts >= max_attempts:
-                log.error("outbox %s: giving up after %d attempts: %s", row.id, attempts, exc)
-                _finish(engine, row, status="failed", attempts=attempts, last_error=str(exc))
+        owned = await asyncio.to_thread(_record, engine, outcomes, clock.now())
+        result.sent += sum(1 for i in outcomes.sent if i in owned)
+        for row, values in outcomes.changed:
+            if row.id not in owned:
+                continue
+            status = values.get("status")
+            if status == "sent":
+                result.sent += 1
+            elif status == "dropped":
+                result.dropped += 1
+            elif status == "failed":
                 result.failed += 1
             else:
-                wait = BACKOFF[min(attempts, len(BACKOFF)) - 1]
-                _finish(
-                    engine,
-                    row,
-                    status="pending",
-                    attempts=attempts,
-                    last_error=str(exc),
-                    not_before=hours.next_open(clock.now() + wait),
-                )
                 result.retried += 1
-            continue
-        except (PermanentMailError, ValueError) as exc:
-            # ValueError: the stored address or a header cannot form an email at all
-            # (e.g. "ivanova@x.ru;"); retrying cannot help, and it must not block the rest.
-            log.error("outbox %s: not deliverable to %r: %s", row.id, row.recipient_email, exc)
-            _finish(engine, row, status="failed", attempts=attempts, last_error=str(exc))
-            result.failed += 1
-            continue
-        if _finish(
-            engine,
-            row,
-            status="sent",
-            attempts=attempts,
-            sent_at=clock.now(),
-            last_error="",
-            **fresh,
-        ):
-            result.sent += 1
+        if len(rows) < batch:
+            break
     if result.sent or result.retried or result.failed or result.dropped:
-        record_state(
+        await asyncio.to_thread(
+            record_state,
             engine,
             "delivery",
             now,
@@ -230,3 +239,118 @@ async def deliver(
             },
         )
     return result
+
+
+async def _send_one(
+    row: OutboxMessage,
+    mailer: Mailer,
+    clock: Clock,
+    hours: WorkingHours,
+    sender: str,
+    sender_name: str,
+    max_attempts: int,
+    refresh: Callable[[OutboxMessage, datetime], Refreshed] | None,
+    outcomes: _Outcomes,
+) -> None:
+    """Send one claimed row (rewritten first if stale) and note its outcome."""
+    attempts = row.attempts + 1
+    moment = clock.now()
+    fresh: dict[str, object] = {}
+    if refresh is not None and row.valid_until is not None and moment > row.valid_until:
+        renewed = await asyncio.to_thread(refresh, row, moment)
+        if renewed.letter is None:
+            log.info("outbox %s: dropped: %s", row.id, renewed.note)
+            outcomes.changed.append((row, {"status": "dropped", "note": renewed.note}))
+            return
+        fresh = {
+            "subject": renewed.letter.subject,
+            "body_text": renewed.letter.text,
+            "body_html": renewed.letter.html,
+            "valid_until": renewed.valid_until,
+            "note": renewed.note,
+        }
+        row.subject = renewed.letter.subject
+        row.body_text, row.body_html = renewed.letter.text, renewed.letter.html
+    try:
+        message = build_message(
+            RenderedMessage(row.subject, row.body_text, row.body_html),
+            sender=sender,
+            sender_name=sender_name,
+            recipient_name=row.recipient_name,
+            recipient_email=row.recipient_email,
+            message_id=row.message_id,
+            date=moment,
+            headers=_headers(row),
+            calendar=row.ics,
+        )
+        await mailer.send(message)
+    except TransientMailError as exc:
+        if attempts >= max_attempts:
+            log.error("outbox %s: giving up after %d attempts: %s", row.id, attempts, exc)
+            outcomes.changed.append(
+                (row, {"status": "failed", "attempts": attempts, "last_error": str(exc)})
+            )
+        else:
+            wait = BACKOFF[min(attempts, len(BACKOFF)) - 1]
+            outcomes.changed.append(
+                (
+                    row,
+                    {
+                        "status": "pending",
+                        "attempts": attempts,
+                        "last_error": str(exc),
+                        "not_before": hours.next_open(clock.now() + wait),
+                    },
+                )
+            )
+        return
+    except (PermanentMailError, ValueError) as exc:
+        # ValueError: the stored address or a header cannot form an email at all
+        # (e.g. "ivanova@x.ru;"); retrying cannot help, and it must not block the rest.
+        log.error("outbox %s: not deliverable to %r: %s", row.id, row.recipient_email, exc)
+        outcomes.changed.append(
+            (row, {"status": "failed", "attempts": attempts, "last_error": str(exc)})
+        )
+        return
+    if fresh:
+        outcomes.changed.append(
+            (
+                row,
+                {
+                    "status": "sent",
+                    "attempts": attempts,
+                    "sent_at": clock.now(),
+                    "last_error": "",
+                    **fresh,
+                },
+            )
+        )
+    elif row.id is not None:
+        outcomes.sent.append(row.id)
+
+
+def purge_sent(engine: Engine, before: datetime, chunk: int = 5000) -> int:
+    """Delete letters sent or dropped before ``before`` (the retention setting), a chunk
+    per transaction; how many. Failed letters stay until a person has seen them."""
+    removed = 0
+    while True:
+        with session_scope(engine) as session:
+            ids = list(
+                session.exec(
+                    select(OutboxMessage.id)
+                    .where(
+                        col(OutboxMessage.status).in_(("sent", "dropped")),
+                        col(OutboxMessage.created_at) < before,  # by its index
+                    )
+                    .limit(chunk)
+                )
+            )
+            if not ids:
+                return removed
+            session.execute(
+                OutboxMessage.__table__.delete().where(  # type: ignore[attr-defined]
+                    OutboxMessage.__table__.c.id.in_(ids)  # type: ignore[attr-defined]
+                )
+            )
+            session.commit()
+            removed += len(ids)
