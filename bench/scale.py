@@ -457,7 +457,9 @@ def bench_memory(inst: Installation, timeout: float = 1800) -> dict[str, Any]:
     env.pop("MEASURES_DATABASE_URL", None)
     command = [str(ROOT / ".venv/bin/measures"), "run", "--no-web", "--now", now.isoformat()]
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = inst.config.parent / f"daemon-{inst.kind}-{inst.profile}.log"
+    with log.open("wb") as sink:  # a file, not a pipe: nobody reads while it runs
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=sink)
     seen: dict[str, Any] = {}
     try:
         while time.perf_counter() - started < timeout and process.poll() is None:
@@ -467,7 +469,7 @@ def bench_memory(inst: Installation, timeout: float = 1800) -> dict[str, Any]:
                     name: value
                     for name, value in connection.execute(sa.select(_state.c.name, _state.c.value))
                 }
-            if "sweep" in rows and rows["sweep"].get("at") == now.isoformat() and "digests" in rows:
+            if all(rows.get(job, {}).get("at") == now.isoformat() for job in ("sweep", "digests")):
                 seen = rows
                 break
         took = time.perf_counter() - started
@@ -475,10 +477,11 @@ def bench_memory(inst: Installation, timeout: float = 1800) -> dict[str, Any]:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
         _, status, usage = os.wait4(process.pid, 0)
-        stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+        process.returncode = os.waitstatus_to_exitcode(status)
     mark.restore(inst.engine)
     if not seen:
-        raise RuntimeError(f"the daemon did not finish its first sweep: {stderr[-2000:]}")
+        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
+        raise RuntimeError(f"the daemon did not finish its first sweep: {tail}")
     return {
         "profile": inst.profile,
         "database": inst.kind,
