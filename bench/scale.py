@@ -559,29 +559,12 @@ def _letters(count_: int, now: datetime) -> list[dict[str, Any]]:
 
 
 def _sample_notice() -> Any:
-    from notifications import TaskNotice
+    """The tests' sample letter facts, with a plain title and one long signed link."""
+    from tests.test_notifications import make_notice
 
-    return TaskNotice(
-        task_id=1,
-        plan_title="План мероприятий по обеспечению объективности оценочных процедур",
-        measure_number="2.3",
+    return make_notice(
         measure_title="Проведение мониторинга объективности результатов ВПР",
-        due=TODAY,
-        state_label="Запланировано",
-        responsible_name="Кузнецова Мария Петровна",
-        recipient_name="Кузнецова Мария Петровна",
-        recipient_email="h00001@schools.example.org",
-        committee_name="Комитет по образованию",
-        step="reminder",
         links={"Открыть задачу": "http://127.0.0.1:8080/l/" + "x" * 160},
-        target="МБОУ «СШ № 1»",
-        expected_result="Аналитическая справка",
-        supervisor_name="Петрова Анна Сергеевна",
-        days_left=3,
-        days_overdue=0,
-        days_waiting=0,
-        reported_on=None,
-        report="",
     )
 
 
@@ -803,18 +786,20 @@ def peer_worker(args: argparse.Namespace) -> None:
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    deadlines = [
-        (int(i), datetime.fromisoformat(at))
-        for i, at in (line.split() for line in Path(args.deadlines_file).read_text().splitlines())
-    ]
+    def deadlines() -> Iterator[tuple[int, datetime]]:  # streamed: not in the peak
+        with Path(args.deadlines_file).open(encoding="utf-8") as lines:
+            for line in lines:
+                task_id, at = line.split()
+                yield int(task_id), datetime.fromisoformat(at)
+
     now = datetime.fromisoformat(args.now)
     store = SQLAlchemyJobStore(url=args.url)
     scheduler = BackgroundScheduler(jobstores={"default": store}, timezone=UTC)
-    out: dict[str, Any] = {"deadlines": len(deadlines)}
+    out: dict[str, Any] = {"deadlines": sum(1 for _ in deadlines())}
     if args.phase == "schedule":
         started = time.perf_counter()
         scheduler.start(paused=True)
-        for task_id, at in deadlines:
+        for task_id, at in deadlines():
             scheduler.add_job(
                 "time:sleep", "date", run_date=at, args=(0,), id=f"task-{task_id}",
                 misfire_grace_time=None, coalesce=True,
@@ -822,7 +807,7 @@ def peer_worker(args: argparse.Namespace) -> None:
         out["schedule_s"] = round(time.perf_counter() - started, 2)
         scheduler.shutdown(wait=False)
     else:
-        due = sum(1 for _, at in deadlines if at <= now)
+        due = sum(1 for _, at in deadlines() if at <= now)
         started = time.perf_counter()
         scheduler.start(paused=True)
         out["start_s"] = round(time.perf_counter() - started, 3)
