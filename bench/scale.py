@@ -510,6 +510,43 @@ def bench_memory(inst: Installation, timeout: float = 1800) -> dict[str, Any]:
     }
 
 
+def job_worker(config: Path, job: str) -> None:
+    """In its own process: one ``sweep`` or one ``digests`` run at the profile's moment,
+    then the process's peak memory (which of the daemon's jobs needs the memory)."""
+    from engine.escalation.digests import enqueue_digests
+
+    app = App(load_config(config), FixedClock(moment_for_config(config)), moved_clock=False)
+    engine, esc = app.engine, app.escalator
+    started = time.perf_counter()
+    if job == "sweep":
+        letters = sweep(engine, esc, app.clock).messages
+    else:
+        letters = enqueue_digests(engine, esc, app.clock)
+    took = round(time.perf_counter() - started, 1)
+    print(json.dumps({"job": job, "letters": letters, "seconds": took, "peak_mib": peak_mib()}))
+
+
+def moment_for_config(config: Path) -> datetime:
+    app = App(load_config(config), FixedClock(datetime.now(UTC)), moved_clock=False)
+    return moment_for(app, TODAY).now
+
+
+def bench_job_memory(inst: Installation, job: str) -> dict[str, Any]:
+    """Peak memory of one daemon job alone (:func:`job_worker`), the data restored after."""
+    mark = Mark.take(inst.engine, _task.c.next_step_at <= inst.moment.now)
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "job-worker", str(inst.config), job],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        mark.restore(inst.engine)
+    found = json.loads(done.stdout.splitlines()[-1])
+    return {"profile": inst.profile, "database": inst.kind, **found}
+
+
 # -- send --------------------------------------------------------------------------------------
 
 
@@ -900,6 +937,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mem = commands.add_parser("memory")
     mem.add_argument("--profile", choices=list(PROFILES), default="district")
     mem.add_argument("--db", nargs="+", choices=DATABASES, default=list(DATABASES))
+    mem.add_argument("--job", choices=("daemon", "sweep", "digests"), default="daemon")
     send = commands.add_parser("send")
     send.add_argument("--messages", type=int, default=2000)
     send.add_argument("--db", nargs="+", choices=DATABASES, default=list(DATABASES))
@@ -912,6 +950,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     peer.add_argument("--profile", choices=list(PROFILES), default="district")
     peer.add_argument("--deadlines", type=int, default=100000)
     peer.add_argument("--db", nargs="+", choices=DATABASES, default=list(DATABASES))
+    job = commands.add_parser("job-worker")
+    job.add_argument("config", type=Path)
+    job.add_argument("job", choices=("sweep", "digests"))
     worker = commands.add_parser("peer-worker")
     worker.add_argument("phase", choices=("schedule", "restart"))
     worker.add_argument("url")
@@ -920,6 +961,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "peer-worker":
         peer_worker(args)
+        return 0
+    if args.command == "job-worker":
+        job_worker(args.config, args.job)
         return 0
     with Servers(args.folder, args.pg) as servers:
         if args.command == "sweep":
@@ -934,7 +978,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "memory":
             for kind in args.db:
                 inst = installation(servers, kind, args.profile)
-                print(json.dumps(bench_memory(inst), ensure_ascii=False), flush=True)
+                if args.job == "daemon":
+                    print(json.dumps(bench_memory(inst), ensure_ascii=False), flush=True)
+                else:
+                    print(json.dumps(bench_job_memory(inst, args.job)), flush=True)
                 inst.close()
         elif args.command == "send":
             for kind in args.db:
