@@ -109,7 +109,7 @@ def pg_server(external: str | None) -> Iterator[str]:
         return
     from tests.conftest import pg_server as fixture
 
-    with contextlib.contextmanager(fixture.__wrapped__)() as url:
+    with contextlib.contextmanager(fixture.__wrapped__)() as url:  # type: ignore[attr-defined]
         yield url
 
 
@@ -649,7 +649,7 @@ def bench_send(servers: Servers, kind: str, messages: int, repeat: int) -> dict[
     sink = smtp_sink()
     port = sink.__enter__()
     rows = _letters(messages, now)
-    sender = {"sender": "measures@example.org", "sender_name": "Комитет по образованию"}
+    sender, sender_name = "measures@example.org", "Комитет по образованию"
 
     def build(row: Any) -> Any:
         return build_message(
@@ -660,12 +660,16 @@ def bench_send(servers: Servers, kind: str, messages: int, repeat: int) -> dict[
             date=now,
             headers=_headers(row),
             calendar=row.ics,
-            **sender,
+            sender=sender,
+            sender_name=sender_name,
         )
 
     async def drain() -> int:
         async with SmtpMailer("127.0.0.1", port) as mailer:
-            done = await deliver(app.engine, mailer, app.clock, app.hours, max_attempts=8, **sender)
+            done = await deliver(
+                app.engine, mailer, app.clock, app.hours,
+                sender=sender, sender_name=sender_name, max_attempts=8,
+            )  # fmt: skip
         return done.sent
 
     async def loop(items: Sequence[Any], make: Callable[[Any], Any]) -> int:
@@ -737,9 +741,9 @@ def bench_fire(inst: Installation, tasks: int, workers: int) -> dict[str, Any]:
     ids = [task_id for task_id, _, _ in picked]
     mark = Mark.take(engine, _task.c.id.in_(ids))
     offers: list[list[tuple[int, str, int]]] = [[] for _ in range(workers)]
-    for n, item in enumerate(picked):  # each task to two workers
-        offers[n % workers].append(tuple(item))  # type: ignore[arg-type]
-        offers[(n + 1) % workers].append(tuple(item))  # type: ignore[arg-type]
+    for n, (task_id, key, person_id) in enumerate(picked):  # each task to two workers
+        offers[n % workers].append((task_id, key, person_id))
+        offers[(n + 1) % workers].append((task_id, key, person_id))
     # A pool for every worker, with the listener that keeps next_step_at (as App.engine).
     fired = sa.create_engine(engine.url, pool_size=workers + 2, pool_pre_ping=True)
     attach(fired, lambda: inst.app.planner)
