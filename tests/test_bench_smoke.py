@@ -116,3 +116,14 @@ def test_peer_scheduler_on_the_same_deadlines(district: tuple[Servers, Installat
     assert found["deadlines"] == 40
     assert found["due_found"] == found["due"]
     assert found["schedule_s"] > 0 and found["schedule_peak_mib"] > 0
+
+
+def test_hot_paths_runner_sweeps_what_the_bulk_fill_wrote() -> None:
+    """bench/run.py's sweep lines: the bulk fill writes around the ORM, so the runner
+    must bring the next steps current first — else the "first sweep" finds nothing."""
+    from bench.run import bench_tasks
+
+    first, idle, fire = bench_tasks(20)
+    steps = int(first.split("(")[1].split(" steps")[0])
+    assert steps > 20  # every overdue task of the default ladder has several steps due
+    assert "nothing due" in idle and "fire one event" in fire
