@@ -391,6 +391,18 @@ def test_simulate_sweep_and_status(loaded: Cli) -> None:
     assert "--from/--to: ожидается дата ГГГГ-ММ-ДД, а не 'вчера'" in bad.stderr
 
 
+def test_status_says_when_mail_queued_after_hours_will_go(loaded: Cli) -> None:
+    # Wednesday 25.11.2026 at 19:30, after the working day (09:00–18:00): the letters the
+    # sweep queues wait for Thursday 26.11 at 09:00, and status says so
+    loaded.env["MEASURES_NOW"] = "2026-11-25T19:30"
+    loaded("sweep")
+    shown = loaded("status").stdout
+    assert "ждут отправки" in shown
+    assert "Ближайшая отправка: 26.11.2026 09:00" in shown
+    status = loaded.json("status")
+    assert isinstance(status, dict) and status["next_send"].startswith("2026-11-26T09:00:00")
+
+
 def test_ladder_show_and_set(loaded: Cli) -> None:
     shown = loaded("ladder", "show").stdout
     assert "escalate_head" in shown and "continuous" in shown

@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -300,6 +300,11 @@ def status(app: App) -> dict[str, Any]:
                 select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
             ).all()
         )
+        # mail queued after working hours waits for the morning: say when it will go, so
+        # that a night's «ждут отправки — 48» does not look like a stuck queue
+        next_send = session.exec(
+            select(func.min(OutboxMessage.not_before)).where(col(OutboxMessage.status) == "pending")
+        ).one()
         failures = [
             {"id": row.id, "to": row.recipient_email, "error": row.last_error}
             for row in session.exec(
@@ -315,10 +320,19 @@ def status(app: App) -> dict[str, Any]:
         "daemons": daemons,
         "jobs": jobs,
         "outbox": queue,
+        "next_send": _local_iso(next_send, app.config.timezone),
         "recent_failures": failures,
         "calendar_changed": changed,
         "attention": {"count": count, "tasks": [a.as_json() for a in attention]},
     }
+
+
+def _local_iso(moment: datetime | None, zone: tzinfo) -> str | None:
+    """A stored moment in the committee's time (SQLite gives naive UTC back)."""
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(zone).isoformat()
 
 
 @dataclass(frozen=True)

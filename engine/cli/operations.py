@@ -176,6 +176,11 @@ def status(
             + ", ".join(f"{_OUTBOX_STATES.get(k, k)} — {v}" for k, v in sorted(queue.items()))
             + "."
         )
+    if data["next_send"]:
+        out.print(
+            f"Ближайшая отправка: {when(data['next_send'])} "
+            "(письма уходят в рабочие часы рабочих дней)."
+        )
     else:
         out.print("Писем нет.")
     for failure in data["recent_failures"]:
