@@ -9,7 +9,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlmodel import col, func, select
 
 from engine.app import App
 from engine.core import backup as backups
+from engine.core.clock import stored_utc
 from engine.core.db import finish, session_scope, upgrade
 from engine.core.errors import DatabaseError, MeasuresError, WorkflowError
 from engine.core.flags import SIMULATION, get_flag, set_flag
@@ -320,19 +321,15 @@ def status(app: App) -> dict[str, Any]:
         "daemons": daemons,
         "jobs": jobs,
         "outbox": queue,
-        "next_send": _local_iso(next_send, app.config.timezone),
+        "next_send": (
+            stored_utc(next_send).astimezone(app.config.timezone).isoformat()
+            if next_send is not None
+            else None
+        ),
         "recent_failures": failures,
         "calendar_changed": changed,
         "attention": {"count": count, "tasks": [a.as_json() for a in attention]},
     }
-
-
-def _local_iso(moment: datetime | None, zone: tzinfo) -> str | None:
-    """A stored moment in the committee's time (SQLite gives naive UTC back)."""
-    if moment is None:
-        return None
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(zone).isoformat()
 
 
 @dataclass(frozen=True)

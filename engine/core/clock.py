@@ -51,6 +51,12 @@ def _aware(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def stored_utc(moment: datetime) -> datetime:
+    """A timestamp read from the database, in UTC: SQLite hands them back naive (they
+    are stored in UTC), PostgreSQL aware."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def parse_now(text: str, zone: ZoneInfo) -> datetime:
     """Read ``--now``: ISO date or date-time; without an offset it is committee time."""
     try:

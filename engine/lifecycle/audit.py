@@ -19,11 +19,11 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from engine.core.clock import stored_utc
 from engine.core.errors import DatabaseError
 from engine.core.models import AuditEvent, AuditHead, Task
 
@@ -41,7 +41,7 @@ def audit_key(secret: str) -> bytes:
 def _content(row: AuditEvent) -> dict[str, Any]:
     """The hashed content. A case or administrative-measure subject is added only when
     set, so rows written before those subjects existed keep their hashes."""
-    at = row.at.astimezone(UTC) if row.at.tzinfo else row.at.replace(tzinfo=UTC)
+    at = stored_utc(row.at)
     # A transition of a task keeps exactly the content rows had before other subjects
     # existed, so rows written by earlier releases keep their hashes; other subjects (a
     # case, an administrative measure) and a clerk's change (a measure or a plan, with

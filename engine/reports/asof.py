@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
+from engine.core.clock import stored_utc
 from engine.core.errors import MeasuresError
 from engine.core.models import AuditEvent, EscalationStep, Measure, Person, School, Task
 from engine.lifecycle.workflow import WorkflowDef
@@ -222,18 +223,13 @@ def task_facts(
             steps = []
         pending = list(row)
         if row[-2] is not None:
-            steps.append((row[-2], _utc(row[-1])))
+            steps.append((row[-2], stored_utc(row[-1])))
     if pending is not None:
         yield _fact(pending, steps, workflow)
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands timestamps back naive (they are stored in UTC)."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _maybe(moment: datetime | None) -> datetime | None:
-    return None if moment is None else _utc(moment)
+    return None if moment is None else stored_utc(moment)
 
 
 def _fact(row: list[Any], steps: list[tuple[str, datetime]], workflow: WorkflowDef) -> TaskFact:
@@ -285,7 +281,7 @@ def done_deltas(
     for at, source, target in session.connection().execute(query):
         change = (target in done) - (source in done)
         if change:
-            day = _utc(at).astimezone(zone).date()
+            day = stored_utc(at).astimezone(zone).date()
             deltas[day] = deltas.get(day, 0) + change
     return deltas
 
