@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -17,7 +18,7 @@ from sqlalchemy import Engine
 
 from engine.core import logs
 from engine.core.clock import NOW_ENV, Clock, clock_for, moved_clock
-from engine.core.db import check_schema, make_engine, session_scope
+from engine.core.db import check_schema, make_engine, read_scope, session_scope
 from engine.core.errors import ConfigError, MeasuresError, WorkflowError
 from engine.core.links import Signer
 from engine.core.settings import Config, load_config
@@ -29,6 +30,8 @@ from engine.lifecycle.fire import ADMINISTRATIVE, CASES, Lifecycle
 from engine.lifecycle.workflow import WorkflowDef, load_workflow
 
 if TYPE_CHECKING:  # letters, their rendering and delivery load with the first use
+    from sqlmodel import Session
+
     from engine.cases.help import HelpTemplate
     from engine.cases.progress import CaseEngine
     from engine.cases.rules import CaseRules
@@ -73,6 +76,17 @@ class App:
             check_schema(self.engine)
             self._checked = True
         return self.engine
+
+    def reading(self) -> AbstractContextManager[Session]:
+        """A session for what only reads: pages, the API's GETs, the visitor of a request.
+
+        On SQLite it begins DEFERRED. The default (IMMEDIATE, right for anything that may
+        write) made every page view queue for the database's one write lock, across all web
+        workers, waiting in SQLite's busy handler with sleeps of up to 100 ms: the p95 of
+        20 concurrent clients was 4–12 × the median (bench/web.py). Nothing may be written
+        through it.
+        """
+        return read_scope(self.ready_engine())
 
     def writable_engine(self) -> Engine:
         """The engine for a command that changes data.

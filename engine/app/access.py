@@ -59,17 +59,45 @@ class LinkRefused(MeasuresError):
         self.why = why
 
 
-@dataclass(frozen=True)
 class Visitor:
-    """The person behind a request (None: anonymous) and their session's CSRF token."""
+    """The person behind a request (None: anonymous) and their session's CSRF token.
 
-    person: Person | None
-    csrf: str
-    expires: datetime | None = None
+    A session's person is read from the database on first use, not when the cookie is
+    checked: the web's middleware checks the signature on the event loop, and the
+    handler that needs the person reads it in its own thread, so a request crosses into
+    the thread pool once (two crossings per request cost a fifth of a page's time under
+    load, bench/web.py). A person since deactivated reads as None: anonymous.
+    """
+
+    __slots__ = ("_app", "_person", "_person_id", "csrf", "expires")
+
+    def __init__(
+        self,
+        person: Person | None,
+        csrf: str,
+        expires: datetime | None = None,
+        *,
+        app: App | None = None,
+        person_id: int = 0,
+    ) -> None:
+        self._person = person
+        self._app = app
+        self._person_id = person_id
+        self.csrf = csrf
+        self.expires = expires
+
+    @property
+    def person(self) -> Person | None:
+        if self._app is not None:
+            with self._app.reading() as session:
+                self._person = _active(session, self._person_id)
+            self._app = None
+        return self._person
 
     @property
     def roles(self) -> set[str]:
-        return set(self.person.roles) if self.person else set()
+        person = self.person
+        return set(person.roles) if person else set()
 
 
 def read_claim(app: App, purpose: Purpose, token: str) -> Claim:
@@ -97,7 +125,10 @@ def new_session(app: App, person: Person | None) -> tuple[str, Visitor]:
 
 
 def visitor(app: App, cookie: str | None) -> Visitor | None:
-    """The visitor a session cookie names; None when there is no usable cookie."""
+    """The visitor a session cookie names; None when there is no usable cookie.
+
+    Only the signature and expiry are checked here (no database): the person is read
+    when first asked for (:class:`Visitor`)."""
     if not cookie:
         return None
     try:
@@ -108,9 +139,7 @@ def visitor(app: App, cookie: str | None) -> Visitor | None:
         return None
     if claim.person_id == 0:
         return Visitor(None, claim.extra, claim.expires)
-    with session_scope(app.ready_engine()) as session:
-        person = _active(session, claim.person_id)
-    return Visitor(person, claim.extra, claim.expires) if person else None
+    return Visitor(None, claim.extra, claim.expires, app=app, person_id=claim.person_id)
 
 
 def api_token(app: App, ident: str, days: int) -> str:
@@ -128,7 +157,7 @@ def bearer(app: App, token: str) -> Person | None:
         claim = app.signer.read("api", token, app.clock.now())
     except BadLink:
         return None
-    with session_scope(app.ready_engine()) as session:
+    with app.reading() as session:
         return _active(session, claim.person_id)
 
 

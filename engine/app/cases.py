@@ -202,7 +202,7 @@ def cases_board(
     app: App, *, open_only: bool = False, viewer: Person | None = None
 ) -> list[BoardRow]:
     """Every case (or the open ones); for a ``viewer``, only the cases they may see."""
-    with session_scope(app.ready_engine()) as session:
+    with app.reading() as session:
         rows = board(session, app.cases, all_cases=not open_only)
         if viewer is None:
             return rows
@@ -220,7 +220,7 @@ def case_detail(
     app: App, school: CaseRef, kind: str | None = None, *, viewer: Person | None = None
 ) -> CaseView:
     """A school's case: history, help tasks, evaluations with numbers, the gate."""
-    with session_scope(app.ready_engine()) as session:
+    with app.reading() as session:
         case = _seen(app, session, school, kind, viewer)
         return case_view(session, app.cases, case)
 
@@ -260,7 +260,7 @@ def _actions(workflow: WorkflowDef, state: str, held: set[str]) -> list[Action]:
 
 def case_page(app: App, viewer: Person, case_id: int) -> CasePage:
     """What the case page shows ``viewer``; NotFound for a case they may not see."""
-    with session_scope(app.ready_engine()) as session:
+    with app.reading() as session:
         person = session.get(Person, viewer.id)
         if person is None:
             raise NotFound("case", case_id)

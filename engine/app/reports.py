@@ -215,7 +215,7 @@ def _generation(session: Session, person_id: int) -> int:
 def feed_url(app: App, person: Person, plan_id: int | None = None) -> str:
     """The signed URL of ``person``'s deadlines feed (or of a plan's, issued to them)."""
     now = app.clock.now()
-    with session_scope(app.ready_engine()) as session:
+    with app.reading() as session:
         generation = _generation(session, pk(person))
         if plan_id is not None:
             _see_plan(session, person, plan_id)

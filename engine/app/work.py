@@ -116,37 +116,55 @@ class TaskLine:
 
 
 def task_lines(app: App, session: Session, query: Any, today: date) -> list[TaskLine]:
+    """The rows of :func:`task_query` as lines for a page."""
     workflow = app.workflow
+    owing = workflow.owing
     found = []
-    for task, measure, plan, person, school in session.execute(query):
+    for row in session.execute(query):
+        due, state = row.due_date, row.state
         found.append(
             TaskLine(
-                id=pk(task),
-                version=task.version,
-                plan_id=pk(plan),
-                plan_title=plan.title,
-                measure_number=measure.number,
-                title=measure.title,
-                target=(school.short_name or school.name) if school else "",
-                responsible=person.name if person else "не назначен",
-                due=task.due_date,
-                state=task.state,
-                state_label=workflow.label(task.state),
-                overdue=bool(
-                    task.due_date and task.due_date < today and task.state in workflow.owing
-                ),
-                report=task.report,
+                id=row.id,
+                version=row.version,
+                plan_id=row.plan_id,
+                plan_title=row.plan_title,
+                measure_number=row.measure_number,
+                title=row.title,
+                target=(row.school_short or row.school_name or "") if row.school_id else "",
+                responsible=row.responsible if row.responsible is not None else "не назначен",
+                due=due,
+                state=state,
+                state_label=workflow.label(state),
+                overdue=bool(due and due < today and state in owing),
+                report=row.report,
             )
         )
     return found
 
 
 def task_query() -> Any:
-    responsible = aliased(Person)
+    """The columns a task line shows, not five whole entities per row: a page of 50
+    reports loaded 250 ORM objects and decoded 450 JSON columns it never showed, two
+    thirds of На контроле's time (bench/RESULTS.md, issue 10)."""
     import sqlalchemy as sa
 
+    responsible = aliased(Person)
     return (
-        sa.select(Task, Measure, Plan, responsible, School)
+        sa.select(
+            col(Task.id),
+            col(Task.version),
+            col(Task.due_date),
+            col(Task.state),
+            col(Task.report),
+            col(Task.school_id),
+            col(Plan.id).label("plan_id"),
+            col(Plan.title).label("plan_title"),
+            col(Measure.number).label("measure_number"),
+            col(Measure.title).label("title"),
+            col(School.short_name).label("school_short"),
+            col(School.name).label("school_name"),
+            col(responsible.name).label("responsible"),
+        )
         .join(Measure, col(Measure.id) == Task.measure_id)
         .join(Plan, col(Plan.id) == Measure.plan_id)
         .outerjoin(responsible, col(responsible.id) == Task.responsible_id)
@@ -180,7 +198,7 @@ CONTROL_PAGE = 50
 
 def my_tasks(app: App, person: Person) -> Folder:
     today = local_date(app.clock, app.config.timezone)
-    with session_scope(app.ready_engine()) as session:
+    with app.reading() as session:
         whom = principals(session, person, today)
         owing = list(app.workflow.owing)
         waiting = awaiting_states(app)
@@ -217,7 +235,7 @@ class ControlQueue:
 
 def control_queue(app: App, person: Person) -> ControlQueue:
     today = local_date(app.clock, app.config.timezone)
-    with session_scope(app.ready_engine()) as session:
+    with app.reading() as session:
         whom = principals(session, person, today)
         # Directory supervisors and admins hold the supervisor role on every task.
         wide = bool({"supervisor", "admin"} & set(person.roles))
@@ -359,7 +377,7 @@ class TaskView:
 
 def task_view(app: App, person: Person, task_id: int) -> TaskView:
     today = local_date(app.clock, app.config.timezone)
-    with session_scope(app.ready_engine()) as session:
+    with app.reading() as session:
         task = visible_task(app, session, person, task_id)
         roles = roles_on(app, session, person, task)
         measure = session.get(Measure, task.measure_id)
@@ -543,7 +561,7 @@ def act(
 
 def evidence_file(app: App, person: Person, task_id: int, sha256: str) -> tuple[Path, StoredFile]:
     """A file attached to a task this person sees; NotFound for anything else."""
-    with session_scope(app.ready_engine()) as session:
+    with app.reading() as session:
         visible_task(app, session, person, task_id)
         named = [
             parse_evidence(item)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, ClassVar, TypeVar, cast
 
-from sqlalchemy import JSON, CheckConstraint, Column, Integer, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, select
 
 _Row = TypeVar("_Row", bound=SQLModel)
@@ -199,6 +199,18 @@ class Task(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("measure_id", "occurrence_key", "school_id", name="uq_task_occurrence"),
+        # На контроле: the oldest reports waiting for one supervisor, and how many, read
+        # from the index in its order (without it: every report sorted, 3.4 ms of a page
+        # with 3,500 waiting). The second serves supervisors who see every task.
+        Index(
+            "ix_task_awaiting",
+            "state",
+            "supervisor_id",
+            "state_since",
+            "id",
+            "detached_at",
+        ),
+        Index("ix_task_state_since", "state", "state_since", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

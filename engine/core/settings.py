@@ -216,6 +216,15 @@ class WebSettings:
         minimum=1,
         maximum=32,
     )
+    threads: int = _setting(
+        2,
+        "Requests one server process works on at once (the rest wait their turn in order). "
+        "More threads do not add CPU: they share the process's interpreter lock, so with "
+        "many at once every request costs more and the slowest wait longest. Two let a "
+        "long download or import proceed while pages go on.",
+        minimum=1,
+        maximum=64,
+    )
 
 
 @dataclass(frozen=True)

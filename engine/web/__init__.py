@@ -24,7 +24,14 @@ from starlette.exceptions import HTTPException
 
 from engine.app import App
 from engine.app.access import LinkRefused, new_session, visitor
-from engine.core.errors import Conflict, InputError, MeasuresError, NotFound, TransitionRefused
+from engine.core.errors import (
+    ConfigError,
+    Conflict,
+    InputError,
+    MeasuresError,
+    NotFound,
+    TransitionRefused,
+)
 from engine.web.render import page
 from engine.web.security import COOKIE, HEADERS, RATE_LIMITED_PREFIXES, RateLimiter, cookie_options
 
@@ -50,6 +57,11 @@ def create_app(app: App) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(app.ready_engine)
+        # Page handlers are plain functions run in anyio's thread pool; this is how many
+        # of them run at once (web.threads: more only share the interpreter lock).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = (
+            app.config.settings.web.threads
+        )
         yield
 
     web = FastAPI(
@@ -94,7 +106,7 @@ def create_app(app: App) -> FastAPI:
                 _secure(response)
                 return response
         cookie = request.cookies.get(COOKIE)
-        current = await anyio.to_thread.run_sync(visitor, app, cookie)
+        current = visitor(app, cookie)  # the cookie's signature only: no database here
         if current is None and not _is_api(request):
             fresh, current = new_session(app, None)
             request.state.new_cookie = fresh
@@ -239,28 +251,31 @@ def app_from_environment() -> FastAPI:
 
 
 def serve_workers(app: App, workers: int, host: str | None = None, port: int | None = None) -> None:
-    """Serve the web door from ``workers`` processes sharing one listening socket.
+    """Serve the web door from ``workers`` processes on one port.
 
-    uvicorn's own supervisor binds the socket, spawns the workers, restarts one that
-    dies and on SIGTERM/SIGINT stops them all before returning. Sessions and links are
-    signed tokens, so any worker serves any request; the sign-in rate limiter counts in
-    each worker (README). The parent prepares what the workers must agree on: the
-    configuration file and ``--now`` go into the environment, and the generated secret
-    key is written before any worker could race to write its own.
+    uvicorn's own supervisor spawns the workers, restarts one that dies and on
+    SIGTERM/SIGINT stops them all before returning; each worker listens on a socket of
+    its own (engine.web.listeners), so the kernel spreads connections over them.
+    Sessions and links are signed tokens, so any worker serves any request; the sign-in
+    rate limiter counts in each worker (README). The parent prepares what the workers
+    must agree on: the configuration file and ``--now`` go into the environment, and the
+    generated secret key is written before any worker could race to write its own.
     """
     import os
 
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from engine.core.clock import NOW_ENV
     from engine.core.settings import CONFIG_ENV
+    from engine.web.listeners import WorkerListener, reserve, reuse_port_supported
 
     if app.config.source is not None:
         os.environ[CONFIG_ENV] = str(app.config.source.resolve())
     if app.moved_clock:
         os.environ[NOW_ENV] = app.clock.now().isoformat()
     app.config.secret_key()
-    uvicorn.run(
+    config = uvicorn.Config(
         f"{__name__}:app_from_environment",
         factory=True,
         workers=workers,
@@ -272,3 +287,19 @@ def serve_workers(app: App, workers: int, host: str | None = None, port: int | N
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         **_server_options(app, host, port),
     )
+    if reuse_port_supported():  # a socket per worker: engine.web.listeners says why
+        try:
+            held = reserve(config.host, config.port)
+        except OSError as exc:
+            raise ConfigError(
+                f"web.port: не удаётся занять адрес {config.host}:{config.port} "
+                f"({exc.strerror}); возможно, его уже занимает другая программа"
+            ) from None
+        sockets: list[Any] = [WorkerListener(config.host, config.port, config.backlog)]
+    else:
+        held = config.bind_socket()
+        sockets = [held]
+    try:
+        Multiprocess(config, sockets=sockets).run()
+    finally:
+        held.close()
