@@ -225,11 +225,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=25)
     parser.add_argument("--workers", type=int, default=1, help="measures web --workers")
+    parser.add_argument("--threads", type=int, default=0, help="web.threads (0: the default)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="measures-bench-web-"))
     port = 18000 + random.randint(0, 999)
+    threads = f"threads = {args.threads}\n" if args.threads else ""
     (folder / "config.toml").write_text(
-        f'data_dir = "data"\n[web]\nport = {port}\nsession_hours = 720\nrate_limit = 10000\n',
+        f'data_dir = "data"\n[web]\nport = {port}\nsession_hours = 720\nrate_limit = 10000\n'
+        + threads,
         encoding="utf-8",
     )
     app = App(load_config(folder / "config.toml"), FixedClock(NOW))
@@ -269,7 +272,8 @@ def main() -> None:
         server.wait(timeout=60)
     print(
         f"\n{args.clients} concurrent clients, {args.requests} requests each, {tasks} tasks, "
-        f"measures web --workers {args.workers}, {os.cpu_count()} CPUs\n"
+        f"measures web --workers {args.workers}, web.threads {args.threads or 'default'}, "
+        f"{os.cpu_count()} CPUs\n"
     )
     print(
         "| page | path | workers | clients | requests | p50, ms | p95, ms "
