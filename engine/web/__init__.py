@@ -11,7 +11,7 @@ API (STYLE: "HTTP errors are exceptions with a status").
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,7 +20,9 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.app import App
 from engine.app.access import LinkRefused, new_session, visitor
@@ -84,41 +86,7 @@ def create_app(app: App) -> FastAPI:
     web.include_router(api.router)
     web.mount("/static", StaticFiles(packages=[("engine.web", "static")]), name="static")
 
-    @web.middleware("http")
-    async def session_and_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        path = request.url.path
-        if path.startswith(RATE_LIMITED_PREFIXES):
-            client = request.client.host if request.client else "?"
-            if not web.state.limiter.allow(client, path.split("/")[1]):
-                response: Response = page(
-                    request,
-                    "error.html",
-                    {
-                        "title": "Слишком много запросов",
-                        "message": "Слишком много попыток за минуту. Подождите минуту и "
-                        "попробуйте снова.",
-                    },
-                    status=429,
-                )
-                response.headers["Retry-After"] = "60"
-                _secure(response)
-                return response
-        cookie = request.cookies.get(COOKIE)
-        current = visitor(app, cookie)  # the cookie's signature only: no database here
-        if current is None and not _is_api(request):
-            fresh, current = new_session(app, None)
-            request.state.new_cookie = fresh
-        request.state.visitor = current
-        response = await call_next(request)
-        fresh = str(getattr(request.state, "new_cookie", "") or "")
-        if fresh:
-            response.set_cookie(COOKIE, fresh, **cookie_options(app))  # type: ignore[arg-type]
-        if getattr(request.state, "drop_cookie", False):
-            response.delete_cookie(COOKIE, path="/")
-        _secure(response)
-        return response
+    web.add_middleware(SessionAndHeaders, app=app, limiter=web.state.limiter)
 
     def _error(request: Request, status: int, title: str, message: str) -> Response:
         if _is_api(request):
@@ -189,6 +157,67 @@ def create_app(app: App) -> FastAPI:
         return _error(request, status, titles.get(status, "Ошибка"), detail)
 
     return web
+
+
+class SessionAndHeaders:
+    """Every request: the rate limit of the sign-in and link pages, the visitor its
+    session cookie names (or a fresh anonymous session with a CSRF token), and on every
+    answer the cookie a handler asked for (or its removal) and the security headers.
+
+    Plain ASGI rather than ``@app.middleware("http")``: Starlette's BaseHTTPMiddleware
+    runs the rest of the application in a task group behind memory streams, which cost
+    a noticeable share of a page's time under load (bench/web.py).
+    """
+
+    def __init__(self, asgi: ASGIApp, app: App, limiter: RateLimiter) -> None:
+        self.asgi, self.app, self.limiter = asgi, app, limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.asgi(scope, receive, send)
+            return
+        request = Request(scope)
+        path = request.url.path
+        if path.startswith(RATE_LIMITED_PREFIXES):
+            client = request.client.host if request.client else "?"
+            if not self.limiter.allow(client, path.split("/")[1]):
+                response: Response = page(
+                    request,
+                    "error.html",
+                    {
+                        "title": "Слишком много запросов",
+                        "message": "Слишком много попыток за минуту. Подождите минуту и "
+                        "попробуйте снова.",
+                    },
+                    status=429,
+                )
+                response.headers["Retry-After"] = "60"
+                _secure(response)
+                await response(scope, receive, send)
+                return
+        current = visitor(self.app, request.cookies.get(COOKIE))  # no database here
+        if current is None and not _is_api(request):
+            fresh, current = new_session(self.app, None)
+            request.state.new_cookie = fresh
+        request.state.visitor = current
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                cookies = Response()
+                fresh = str(getattr(request.state, "new_cookie", "") or "")
+                if fresh:
+                    cookies.set_cookie(COOKIE, fresh, **cookie_options(self.app))  # type: ignore[arg-type]
+                if getattr(request.state, "drop_cookie", False):
+                    cookies.delete_cookie(COOKIE, path="/")
+                for raw_name, raw_value in cookies.raw_headers:
+                    if raw_name == b"set-cookie":
+                        headers.append("set-cookie", raw_value.decode("latin-1"))
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.asgi(scope, receive, send_with_headers)
 
 
 def _plain(errors: Any) -> Any:
