@@ -171,3 +171,53 @@ def test_sigkill_at_random_moments_loses_and_repeats_nothing(tmp_path: Path) -> 
     assert len(messages) == len(set(messages))  # nothing twice
     assert sorted(messages) == sorted(expected_messages)  # nothing lost
     assert_doctor_finds_nothing(app)
+
+
+def test_the_day_s_heavy_jobs_take_turns(tmp_path: Path, monkeypatch: object) -> None:
+    """The sweep, the digests and the case check each hold their rows at their peak; run
+    side by side their peaks added up (a country's first sweep beside its digests,
+    bench/RESULTS.md). Started together, they run one after another."""
+    import asyncio
+    import threading
+
+    import pytest
+
+    from engine import daemon as daemon_module
+    from engine.app import App
+    from engine.core.clock import FixedClock
+    from engine.core.settings import load_config
+    from tests.conftest import NOW
+
+    assert isinstance(monkeypatch, pytest.MonkeyPatch)
+    running: list[str] = []
+    overlaps: list[tuple[str, ...]] = []
+    ran: list[str] = []
+    guard = threading.Lock()
+
+    def job(name: str) -> object:
+        def work(*_: object) -> None:
+            with guard:
+                running.append(name)
+                if len(running) > 1:
+                    overlaps.append(tuple(running))
+            time.sleep(0.15)
+            with guard:
+                running.remove(name)
+                ran.append(name)
+
+        return work
+
+    monkeypatch.setattr(daemon_module, "take_due_steps", job("sweep"))
+    monkeypatch.setattr(daemon_module, "queue_digests", job("digests"))
+    monkeypatch.setattr(daemon_module, "check_school_cases", job("cases"))
+    app = App(
+        load_config(write_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}")), FixedClock(NOW)
+    )
+    daemon = daemon_module.Daemon(app, web=False)
+
+    async def together() -> None:
+        await asyncio.gather(daemon._sweep(), daemon._digests(), daemon._cases())
+
+    asyncio.run(together())
+    assert sorted(ran) == ["cases", "digests", "sweep"]
+    assert overlaps == []
