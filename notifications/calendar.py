@@ -61,17 +61,25 @@ def _day(value: date) -> str:
     return value.strftime("%Y%m%d")
 
 
-def deadline_calendar(
-    notice: TaskNotice, *, uid: str, sequence: int, stamp: datetime, url: str
-) -> str:
-    """The .ics text (CRLF line endings, as RFC 5545 wants)."""
+def summary(notice: TaskNotice) -> str:
     number = f"№ {notice.measure_number} " if notice.measure_number else ""
+    return f"Срок: мероприятие {number}«{notice.measure_title}»"
+
+
+def description(notice: TaskNotice, url: str) -> str:
     lines = [f"План: {notice.plan_title}"]
     if notice.target:
         lines.append(f"Организация: {notice.target}")
     if notice.expected_result:
         lines.append(f"Ожидаемый результат: {notice.expected_result}")
     lines.append(f"Задача: {url}")
+    return "\n".join(lines)
+
+
+def deadline_calendar(
+    notice: TaskNotice, *, uid: str, sequence: int, stamp: datetime, url: str
+) -> str:
+    """The .ics text (CRLF line endings, as RFC 5545 wants)."""
     moment = stamp.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     content = [
         "BEGIN:VCALENDAR",
@@ -79,13 +87,13 @@ def deadline_calendar(
         f"PRODID:{escape_text(PRODID)}",
         "METHOD:PUBLISH",
         "BEGIN:VEVENT",
-        f"SUMMARY:{escape_text(f'Срок: мероприятие {number}«{notice.measure_title}»')}",
+        f"SUMMARY:{escape_text(summary(notice))}",
         f"DTSTART;VALUE=DATE:{_day(notice.due)}",
         f"DTEND;VALUE=DATE:{_day(notice.due + timedelta(days=1))}",
         f"DTSTAMP:{moment}",
         f"UID:{escape_text(uid)}",
         f"SEQUENCE:{sequence}",
-        f"DESCRIPTION:{escape_text(chr(10).join(lines))}",
+        f"DESCRIPTION:{escape_text(description(notice, url))}",
         "TRANSP:TRANSPARENT",
         f"URL:{url}",
         "END:VEVENT",
