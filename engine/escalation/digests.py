@@ -202,13 +202,22 @@ def _make_line(esc: Escalator, group: str, row: Any, today: date) -> DigestLine:
     )
 
 
+#: Rows fetched at a time by each of the daily digests' line streams.
+STREAM_ROWS = 2000
+
+
 def _streams(
     session: Session, esc: Escalator, day: _Day
 ) -> Iterator[tuple[int, dict[str, list[DigestLine]]]]:
     """(person, group → lines) in person order, merged from one stream per group."""
 
     def stream(group: str) -> Iterator[tuple[int, str, DigestLine]]:
-        for row in session.execute(_line_query(esc, group, day, per_person=True)):
+        # yield_per: an ORM query without it fetches every row before the first comes
+        # back, so the four "streams" held the whole country's lines at once.
+        query = _line_query(esc, group, day, per_person=True).execution_options(
+            yield_per=STREAM_ROWS
+        )
+        for row in session.execute(query):
             yield row.person, group, _make_line(esc, group, row, day.today)
 
     merged = heapq.merge(*(stream(g) for g in GROUPS), key=lambda item: item[0])
