@@ -212,8 +212,10 @@ def _streams(
     """(person, group → lines) in person order, merged from one stream per group."""
 
     def stream(group: str) -> Iterator[tuple[int, str, DigestLine]]:
-        # yield_per: an ORM query without it fetches every row before the first comes
-        # back, so the four "streams" held the whole country's lines at once.
+        # yield_per (a server-side cursor on PostgreSQL): psycopg's default cursor
+        # receives a query's whole result at execute, so the four "streams" would hold
+        # a country's lines at once there. SQLite steps rows lazily either way (measured
+        # with tracemalloc: 12,000 and 48,000 lines held 1.1 and 1.4 MB before, 0.6 after).
         query = _line_query(esc, group, day, per_person=True).execution_options(
             yield_per=STREAM_ROWS
         )
