@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
-from engine.core.models import AuditEvent, Measure, Person, Plan, School, Task, pk
+from engine.core.models import AuditEvent, Measure, Person, Plan, School, Task
 from engine.core.workcalendar import WorkCalendar
 from engine.lifecycle.workflow import WorkflowDef
 
@@ -186,41 +186,50 @@ def needs_attention(
     """Open tasks without a responsible or without a due date (how many, the first ones).
 
     Measures «по мере необходимости» have no dates by nature and are listed only when
-    they lack a responsible. Reads only such tasks (both columns are indexed), not every
-    open task.
+    they lack a responsible. Counted in SQL, and only the first ``limit`` read: the
+    country's undated «по мере необходимости» tasks, loaded as whole rows to be
+    skipped one by one, were the admins' digest's peak of 250 MiB (bench/RESULTS.md).
     """
-    query = (
-        select(Task, Measure, Plan)
+    kind = sa.func.coalesce(Measure.schedule["kind"].as_string(), "")
+    condition = sa.and_(
+        col(Task.state).in_(workflow.owing),
+        col(Task.detached_at).is_(None),
+        col(Plan.archived_at).is_(None),
+        col(Task.responsible_id).is_(None) | (col(Task.due_date).is_(None) & (kind != "on_demand")),
+    )
+    joined = (
+        sa.select(sa.func.count())
+        .select_from(Task)
         .join(Measure, col(Measure.id) == Task.measure_id)
         .join(Plan, col(Plan.id) == Measure.plan_id)
-        .where(
-            col(Task.state).in_(workflow.owing),
-            col(Task.detached_at).is_(None),
-            col(Plan.archived_at).is_(None),
-            col(Task.responsible_id).is_(None) | col(Task.due_date).is_(None),
-        )
-        .order_by(col(Plan.id), col(Measure.position), col(Task.id))
+        .where(condition)
     )
-    found: list[Attention] = []
-    count = 0
-    for task, measure, plan in session.exec(query):
+    count = int(session.execute(joined).scalar_one())
+    first = session.execute(
+        sa.select(
+            col(Task.id),
+            col(Task.responsible_id),
+            col(Task.due_date),
+            col(Plan.id).label("plan_id"),
+            col(Plan.title).label("plan_title"),
+            col(Measure.number),
+            col(Measure.title),
+            col(Measure.schedule),
+        )
+        .join(Measure, col(Measure.id) == Task.measure_id)
+        .join(Plan, col(Plan.id) == Measure.plan_id)
+        .where(condition)
+        .order_by(col(Plan.id), col(Measure.position), col(Task.id))
+        .limit(limit)
+    )
+    found = []
+    for row in first:
         reasons = []
-        if task.responsible_id is None:
+        if row.responsible_id is None:
             reasons.append("нет ответственного")
-        if task.due_date is None and measure.schedule.get("kind") != "on_demand":
-            reasons.append(undated_reason(measure.schedule))
-        if not reasons:
-            continue
-        count += 1
-        if len(found) < limit:
-            found.append(
-                Attention(
-                    pk(task),
-                    pk(plan),
-                    plan.title,
-                    measure.number,
-                    measure.title,
-                    tuple(reasons),
-                )
-            )
+        if row.due_date is None and row.schedule.get("kind") != "on_demand":
+            reasons.append(undated_reason(row.schedule))
+        found.append(
+            Attention(row.id, row.plan_id, row.plan_title, row.number, row.title, tuple(reasons))
+        )
     return count, found

@@ -68,3 +68,44 @@ def test_undated_and_unassigned_tasks_are_shown_until_fixed(app: App, tmp_path: 
     rows = {row.measure_number: row for row in list_tasks(app)}
     assert rows["1"].due_date == date(2027, 4, 20) and rows["1"].undated is None
     assert status(app)["attention"]["count"] == 1
+
+
+def test_attention_counts_in_sql_and_reads_only_the_first(tmp_path: Path) -> None:
+    """A country's «по мере необходимости» tasks have no dates by nature; they were read
+    as whole rows to be skipped one by one, the admins' digest's peak (367 MiB with
+    them, 129 MiB without, bench/RESULTS.md). Hand-made: 20,000 such tasks with a
+    responsible need nothing; three without one are listed."""
+    import tracemalloc
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from engine.core.models import Measure, Task
+    from engine.core.settings import load_config
+    from engine.queries import needs_attention
+    from tests.bulk import fill
+    from tests.conftest import NOW, write_config
+
+    app = App(
+        load_config(write_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}")), FixedClock(NOW)
+    )
+    fill(app.engine, 20_000, NOW.date() + timedelta(days=10), 100)
+    with session_scope(app.engine) as session:
+        session.execute(update(Measure).values(schedule={"kind": "on_demand"}))
+        session.execute(update(Task).values(due_date=None))
+        session.execute(update(Task).where(Task.id.in_([5, 6, 7])).values(responsible_id=None))  # type: ignore[union-attr]
+        session.commit()
+    with session_scope(app.engine) as session:
+        tracemalloc.start()
+        try:
+            count, found = needs_attention(session, app.workflow, limit=50)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert count == 3
+    assert [(a.task_id, a.reasons) for a in found] == [
+        (5, ("нет ответственного",)),
+        (6, ("нет ответственного",)),
+        (7, ("нет ответственного",)),
+    ]
+    assert peak < 3_000_000, f"{peak:,} bytes to find 3 tasks among 20,000"
