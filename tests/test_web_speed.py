@@ -157,3 +157,58 @@ def test_an_expired_dashboard_is_shown_while_it_is_recomputed(
         time.sleep(0.01)
     fresh = dashboard.plan_dashboard(sqlite_app, people["sup"], plan_id, filters)
     assert fresh is not first and fresh.overall.total == 3
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_process_works_on_web_threads_requests_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threads: int
+) -> None:
+    """Six page views arrive together; at most ``web.threads`` are worked on at once,
+    the others wait their turn (with 40 threads on one interpreter lock each page cost
+    1.5-2x the CPU, bench/web.py)."""
+    import asyncio
+
+    import httpx
+
+    from engine.app.access import new_session
+    from engine.web import create_app
+
+    app = App(
+        load_config(
+            write_config(
+                tmp_path, f"sqlite:///{tmp_path / 'm.db'}", f"[web]\nthreads = {threads}\n"
+            )
+        ),
+        FixedClock(NOW),
+    )
+    upgrade(app.engine)
+    people, _ = setup(app, 1)
+    busy: list[int] = []
+    most = [0]
+    guard = threading.Lock()
+    real = work.my_tasks
+
+    def slow(*args: object) -> work.Folder:
+        with guard:
+            busy.append(1)
+            most[0] = max(most[0], len(busy))
+        time.sleep(0.5)  # long enough for the others to arrive meanwhile
+        with guard:
+            busy.pop()
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(work, "my_tasks", slow)
+    web = create_app(app)
+    cookie = new_session(app, people["resp"])[0]
+
+    async def views() -> list[int]:
+        async with web.router.lifespan_context(web):
+            transport = httpx.ASGITransport(app=web)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://t", cookies={"measures_session": cookie}
+            ) as client:
+                answers = await asyncio.gather(*(client.get("/tasks") for _ in range(6)))
+        return [a.status_code for a in answers]
+
+    assert asyncio.run(views()) == [200] * 6
+    assert most[0] == threads
