@@ -162,6 +162,17 @@ def write_config(folder: Path, url: str, extra: str = "") -> Path:
     return path
 
 
+def sqlite_file_app(folder: Path, extra: str = "") -> App:
+    """An initialised application on a SQLite file in ``folder``, its clock at :data:`NOW`
+    (``extra``: configuration lines before ``[database]``). For tests about one database's
+    behaviour; the ``app`` fixture runs a test on both."""
+    instance = App(
+        load_config(write_config(folder, f"sqlite:///{folder / 'm.db'}", extra)), FixedClock(NOW)
+    )
+    upgrade(instance.engine)
+    return instance
+
+
 def assert_doctor_finds_nothing(app: App) -> None:
     """``measures doctor``: every task's stored next step equals the one computed from
     scratch — whatever the scenario did went through the one mechanism that keeps it."""

@@ -81,14 +81,11 @@ def test_attention_counts_in_sql_and_reads_only_the_first(tmp_path: Path) -> Non
     from sqlalchemy import update
 
     from engine.core.models import Measure, Task
-    from engine.core.settings import load_config
     from engine.queries import needs_attention
     from tests.bulk import fill
-    from tests.conftest import NOW, write_config
+    from tests.conftest import NOW, sqlite_file_app
 
-    app = App(
-        load_config(write_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}")), FixedClock(NOW)
-    )
+    app = sqlite_file_app(tmp_path)
     fill(app.engine, 20_000, NOW.date() + timedelta(days=10), 100)
     with session_scope(app.engine) as session:
         session.execute(update(Measure).values(schedule={"kind": "on_demand"}))

@@ -183,10 +183,7 @@ def test_the_day_s_heavy_jobs_take_turns(tmp_path: Path, monkeypatch: object) ->
     import pytest
 
     from engine import daemon as daemon_module
-    from engine.app import App
-    from engine.core.clock import FixedClock
-    from engine.core.settings import load_config
-    from tests.conftest import NOW
+    from tests.conftest import sqlite_file_app
 
     assert isinstance(monkeypatch, pytest.MonkeyPatch)
     running: list[str] = []
@@ -210,9 +207,7 @@ def test_the_day_s_heavy_jobs_take_turns(tmp_path: Path, monkeypatch: object) ->
     monkeypatch.setattr(daemon_module, "take_due_steps", job("sweep"))
     monkeypatch.setattr(daemon_module, "queue_digests", job("digests"))
     monkeypatch.setattr(daemon_module, "check_school_cases", job("cases"))
-    app = App(
-        load_config(write_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}")), FixedClock(NOW)
-    )
+    app = sqlite_file_app(tmp_path)
     daemon = daemon_module.Daemon(app, web=False)
 
     async def together() -> None:

@@ -16,22 +16,16 @@ from types import SimpleNamespace
 import pytest
 
 from engine.app import App, dashboard, work
-from engine.core.clock import FixedClock
-from engine.core.db import session_scope, upgrade
+from engine.core.db import session_scope
 from engine.core.models import Measure, Task
-from engine.core.settings import load_config
 from engine.web.listeners import WorkerListener, reserve, reuse_port_supported
-from tests.conftest import NOW, write_config
+from tests.conftest import sqlite_file_app
 from tests.factories import setup
 
 
 @pytest.fixture
 def sqlite_app(tmp_path: Path) -> App:
-    app = App(
-        load_config(write_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}")), FixedClock(NOW)
-    )
-    upgrade(app.engine)
-    return app
+    return sqlite_file_app(tmp_path)
 
 
 def test_a_page_is_read_while_another_connection_holds_the_write_lock(
@@ -103,9 +97,7 @@ def test_a_taken_port_is_a_clear_error(tmp_path: Path) -> None:
     taken.bind(("127.0.0.1", 0))
     taken.listen(1)
     port = taken.getsockname()[1]
-    app = App(
-        load_config(write_config(tmp_path, f"sqlite:///{tmp_path / 'm.db'}")), FixedClock(NOW)
-    )
+    app = sqlite_file_app(tmp_path)
     try:
         with pytest.raises(ConfigError, match=f"web.port: .*127.0.0.1:{port}"):
             serve_workers(app, 2, "127.0.0.1", port)
@@ -173,15 +165,7 @@ def test_a_process_works_on_web_threads_requests_at_once(
     from engine.app.access import new_session
     from engine.web import create_app
 
-    app = App(
-        load_config(
-            write_config(
-                tmp_path, f"sqlite:///{tmp_path / 'm.db'}", f"[web]\nthreads = {threads}\n"
-            )
-        ),
-        FixedClock(NOW),
-    )
-    upgrade(app.engine)
+    app = sqlite_file_app(tmp_path, f"[web]\nthreads = {threads}\n")
     people, _ = setup(app, 1)
     busy: list[int] = []
     most = [0]
